@@ -1,0 +1,8 @@
+// Placeholder registration; the kernels of this file are added by their owner.
+#include "common.h"
+
+namespace ulysses {
+
+void register_attention_forward(Napi::Env, Napi::Object) {}
+
+}  // namespace ulysses
