@@ -1,8 +1,233 @@
-// Placeholder registration; the kernels of this file are added by their owner.
-#include "common.h"
+// Fused attention backward (flash-attention 2 style, fp32). Per (query tile, key tile) block it
+// recomputes P = exp2(s2 - lse2) from q, k and the saved lse, then dP = dO V^T,
+// dS = P * (dP - Dd) with Dd = rowsum(dO * O), and accumulates dV += P^T dO, dK += dS^T Q,
+// dQ += dS K (scale folded into the packed Q and K). Overwrites dq, dk, dv.
+//
+// Race-free and deterministic: a worker owns a whole (b, kv head) group (dk, dv and the dq of
+// its query heads) when there are enough groups; otherwise one pass owns key tiles (dk, dv) and a
+// second owns query tiles (dq). Both add every block in the same order, so results do not depend
+// on the thread count.
+//
+// Shape legend: B = batch, T = sequence length, H = query heads, Hkv = key/value heads,
+// G = H / Hkv, D = head size, Dp = D rounded up to 16, BQ/BK = query/key rows per tile.
+#include "attention.h"
 
 namespace ulysses {
 
-void register_attention_backward(Napi::Env, Napi::Object) {}
+using namespace attn;
+
+namespace {
+
+struct BwdArgs {
+  float* dq;          // [B,T,H,D]
+  float* dk;          // [B,T,Hkv,D]
+  float* dv;          // [B,T,Hkv,D]
+  const float* dout;  // [B,T,H,D]
+  const float* q;     // [B,T,H,D]
+  const float* k;     // [B,T,Hkv,D]
+  const float* v;     // [B,T,Hkv,D]
+  const float* out;   // [B,T,H,D]
+  const float* lse;   // [B,H,T]
+  float scale;
+};
+
+// One thread's tiles.
+struct BwdScratch {
+  Buf kt;                     // [D][BK] key tile transposed, times log2(e)
+  Buf vt;                     // [D][BK] value tile transposed
+  Buf ks;                     // [BK][Dp] key tile times scale
+  Buf dk, dv;                 // [BK][Dp] gradient accumulators of the key tile
+  Buf qs;                     // [BQ][Dp] query tile times scale
+  Buf dO;                     // [BQ][Dp] output gradient tile
+  Buf dq;                     // [BQ][Dp] dq of the query tile
+  Buf p, ds;                  // [BQ][BK] probabilities and score gradients of one block
+  std::vector<float> lse2;    // [BQ] row log-sum-exp, base 2
+  std::vector<float> dd;      // [BQ] rowsum(dO * O)
+  std::vector<int32_t> kdoc;  // [BK] document ids of the key tile
+  int64_t nk = 0, nq = 0;     // real rows of the packed key and query tiles
+  explicit BwdScratch(const Geometry& g)
+      : kt(g.D * BK), vt(g.D * BK), ks(BK * g.Dp), dk(BK * g.Dp), dv(BK * g.Dp), qs(BQ * g.Dp), dO(BQ * g.Dp),
+        dq(BQ * g.Dp), p(BQ * BK), ds(BQ * BK), lse2(BQ), dd(BQ), kdoc(BK) {}
+};
+
+void pack_key_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t hk, int64_t kt) {
+  const int64_t D = g.D, Dp = g.Dp, j0 = kt * BK;
+  s.nk = g.rows(kt);
+  float *ktp = s.kt.data(), *vt = s.vt.data(), *ks = s.ks.data();
+  for (int64_t j = 0; j < s.nk; j++) {
+    const float* kr = a.k + ((b * g.T + j0 + j) * g.Hkv + hk) * D;  // k row [D]
+    const float* vr = a.v + ((b * g.T + j0 + j) * g.Hkv + hk) * D;  // v row [D]
+    for (int64_t d = 0; d < D; d++) {
+      ktp[d * BK + j] = kr[d] * LOG2E;
+      vt[d * BK + j] = vr[d];
+      ks[j * Dp + d] = kr[d] * a.scale;
+    }
+  }
+  g.pack_kdoc(s.kdoc.data(), b, kt);
+}
+
+void pack_query_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t h, int64_t qt) {
+  const int64_t D = g.D, Dp = g.Dp, i0 = qt * BQ;
+  s.nq = g.rows(qt);
+  float *qs = s.qs.data(), *dO = s.dO.data();
+  for (int64_t r = 0; r < s.nq; r++) {
+    const int64_t row = ((b * g.T + i0 + r) * g.H + h) * D;  // q, out, dout row [D]
+    double dd = 0;
+    for (int64_t d = 0; d < D; d++) {
+      qs[r * Dp + d] = a.q[row + d] * a.scale;
+      dO[r * Dp + d] = a.dout[row + d];
+      dd += (double)a.dout[row + d] * a.out[row + d];
+    }
+    s.dd[(size_t)r] = (float)dd;
+    s.lse2[(size_t)r] = a.lse[(b * g.H + h) * g.T + i0 + r] * LOG2E;
+  }
+}
+
+// One (query tile, key tile) block: P and dS, then dV, dK (want_kv) and dQ (want_dq) updates.
+void block(const Geometry& g, BwdScratch& s, int64_t b, int64_t i0, int64_t j0, Vis vis, bool want_kv, bool want_dq) {
+  const int64_t Dp = g.Dp, nrow = (s.nq + 3) / 4 * 4;
+  float *p = s.p.data(), *ds = s.ds.data();
+  for (int64_t r0 = 0; r0 < nrow; r0 += 4) {
+    v16 sc[4][4];  // scores, then P, of 4 rows x 64 keys
+    dot_rows<4>(sc, s.qs.data() + r0 * Dp, Dp, s.kt.data(), g.D);
+    for (int64_t r = 0; r < 4; r++) {
+      float* prow = p + (r0 + r) * BK;
+      float l2 = s.lse2[(size_t)(r0 + r)];
+      if (r0 + r >= s.nq || l2 == -INFINITY) {  // padding, or a query that sees no key
+        for (int v = 0; v < 4; v++) vstore(prow + 16 * v, v16{});
+        continue;
+      }
+      if (vis == Vis::Partial) g.mask_row(sc[r], b, i0 + r0 + r, j0, s.kdoc.data());
+      for (int v = 0; v < 4; v++) vstore(prow + 16 * v, exp2v(sc[r][v] - l2));
+    }
+    v16 dp[4][4];  // dP = dO V^T of the same rows
+    dot_rows<4>(dp, s.dO.data() + r0 * Dp, Dp, s.vt.data(), g.D);
+    for (int64_t r = 0; r < 4; r++) {
+      const float* prow = p + (r0 + r) * BK;
+      float* dsrow = ds + (r0 + r) * BK;
+      float dd = r0 + r < s.nq ? s.dd[(size_t)(r0 + r)] : 0.0f;
+      for (int v = 0; v < 4; v++) vstore(dsrow + 16 * v, vload(prow + 16 * v) * (dp[r][v] - dd));
+    }
+  }
+  const int64_t krow = (s.nk + 3) / 4 * 4;
+  if (want_kv) {
+    accum(s.dv.data(), Dp, krow, p, 1, BK, s.nq, s.dO.data(), Dp, Dp);   // dV += P^T dO
+    accum(s.dk.data(), Dp, krow, ds, 1, BK, s.nq, s.qs.data(), Dp, Dp);  // dK += dS^T (scale Q)
+  }
+  if (want_dq) accum(s.dq.data(), Dp, nrow, ds, BK, 1, s.nk, s.ks.data(), Dp, Dp);  // dQ += dS (scale K)
+}
+
+// Copies rows of dq between the tile scratch [BQ][Dp] and dq[B,T,H,D].
+void dq_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t h, int64_t qt, bool load) {
+  for (int64_t r = 0; r < g.rows(qt); r++) {
+    float* row = a.dq + ((b * g.T + qt * BQ + r) * g.H + h) * g.D;
+    float* tile = s.dq.data() + r * g.Dp;
+    if (load) std::copy(row, row + g.D, tile);
+    else std::copy(tile, tile + g.D, row);
+  }
+}
+
+// dk and dv of key tile kt of kv head hk, summing over its G query heads and all query tiles;
+// with want_dq also adds the blocks' dq into dq (the caller owns those rows).
+void key_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t hk, int64_t kt, bool want_dq) {
+  const int64_t D = g.D, Dp = g.Dp, j0 = kt * BK;
+  pack_key_tile(g, a, s, b, hk, kt);
+  std::fill(s.dk.data(), s.dk.data() + BK * Dp, 0.0f);
+  std::fill(s.dv.data(), s.dv.data() + BK * Dp, 0.0f);
+  for (int64_t h = hk * g.G; h < (hk + 1) * g.G; h++) {
+    for (int64_t qt = g.causal ? j0 / BQ : 0; qt < g.nT; qt++) {
+      Vis vis = g.classify(b, qt, kt);
+      if (vis == Vis::Skip) continue;
+      pack_query_tile(g, a, s, b, h, qt);
+      if (want_dq) dq_tile(g, a, s, b, h, qt, true);
+      block(g, s, b, qt * BQ, j0, vis, true, want_dq);
+      if (want_dq) dq_tile(g, a, s, b, h, qt, false);
+    }
+  }
+  for (int64_t j = 0; j < s.nk; j++) {
+    const int64_t row = ((b * g.T + j0 + j) * g.Hkv + hk) * D;  // dk, dv row [D]
+    std::copy(s.dk.data() + j * Dp, s.dk.data() + j * Dp + D, a.dk + row);
+    std::copy(s.dv.data() + j * Dp, s.dv.data() + j * Dp + D, a.dv + row);
+  }
+}
+
+// dq of query tile qt of head h, adding the key tiles in the same order as key_tile does.
+void query_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t h, int64_t qt) {
+  const int64_t i0 = qt * BQ;
+  pack_query_tile(g, a, s, b, h, qt);
+  std::fill(s.dq.data(), s.dq.data() + BQ * g.Dp, 0.0f);
+  const int64_t ktEnd = g.causal ? (i0 + s.nq - 1) / BK + 1 : g.nT;
+  for (int64_t kt = 0; kt < ktEnd; kt++) {
+    Vis vis = g.classify(b, qt, kt);
+    if (vis == Vis::Skip) continue;
+    pack_key_tile(g, a, s, b, h / g.G, kt);
+    block(g, s, b, i0, kt * BK, vis, false, true);
+  }
+  dq_tile(g, a, s, b, h, qt, false);
+}
+
+void backward(const Geometry& g, const BwdArgs& a) {
+  const int64_t B = g.B, T = g.T, H = g.H, Hkv = g.Hkv, D = g.D, groups = B * Hkv;
+  std::vector<BwdScratch> scratch;
+  const int want = num_threads();
+  for (int t = 0; t < std::max(1, want); t++) scratch.emplace_back(g);
+  if (groups >= want) {
+    // A worker owns the whole (b, kv head) group: dk, dv and the dq rows of its G query heads.
+    parallel_for(groups, threads_for(groups), [&](int64_t n, int tid) {
+      const int64_t b = n / Hkv, hk = n % Hkv;
+      for (int64_t i = 0; i < T; i++) {
+        float* row = a.dq + ((b * T + i) * H + hk * g.G) * D;  // dq rows of the group's heads [G*D]
+        std::fill(row, row + g.G * D, 0.0f);
+      }
+      for (int64_t kt = 0; kt < g.nT; kt++) key_tile(g, a, scratch[(size_t)tid], b, hk, kt, true);
+    });
+    return;
+  }
+  // Too few groups for the threads: key tiles own dk/dv, then query tiles own dq (costliest first).
+  const int64_t kItems = groups * g.nT, qItems = B * H * g.nT;
+  parallel_for(kItems, threads_for(kItems), [&](int64_t n, int tid) {
+    const int64_t kt = n / groups, grp = n % groups;
+    key_tile(g, a, scratch[(size_t)tid], grp / Hkv, grp % Hkv, kt, false);
+  });
+  parallel_for(qItems, threads_for(qItems), [&](int64_t n, int tid) {
+    const int64_t qt = g.nT - 1 - n / (B * H), bh = n % (B * H);
+    query_tile(g, a, scratch[(size_t)tid], bh / H, bh % H, qt);
+  });
+}
+
+// attention_backward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, Hkv, D, causal, docIds | null, scale)
+void AttentionBackward(const Napi::CallbackInfo& info) {
+  int64_t B = int_arg(info, 9, "B"), T = int_arg(info, 10, "T"), H = int_arg(info, 11, "H");
+  int64_t Hkv = int_arg(info, 12, "Hkv"), D = int_arg(info, 13, "D");
+  bool causal = bool_arg(info, 14, "causal");
+  if (Hkv < 1 || H % Hkv != 0) {
+    throw Napi::RangeError::New(info.Env(), "attention_backward: H must be a multiple of Hkv (Hkv >= 1)");
+  }
+  size_t nq = (size_t)(B * T * H * D), nkv = (size_t)(B * T * Hkv * D);
+  BwdArgs a{};
+  a.dq = f32_arg(info, 0, "dq", nq);
+  a.dk = f32_arg(info, 1, "dk", nkv);
+  a.dv = f32_arg(info, 2, "dv", nkv);
+  a.dout = f32_arg(info, 3, "dout", nq);
+  a.q = f32_arg(info, 4, "q", nq);
+  a.k = f32_arg(info, 5, "k", nkv);
+  a.v = f32_arg(info, 6, "v", nkv);
+  a.out = f32_arg(info, 7, "out", nq);
+  a.lse = f32_arg(info, 8, "lse", (size_t)(B * H * T));
+  const int32_t* doc = i32_opt(info, 15, "docIds", (size_t)(B * T), true);
+  a.scale = (float)num_arg(info, 16, "scale");
+  if (B * T * H == 0) {  // no queries: the gradients are zero
+    std::fill(a.dk, a.dk + nkv, 0.0f);
+    std::fill(a.dv, a.dv + nkv, 0.0f);
+    return;
+  }
+  backward(Geometry(B, T, H, Hkv, D, causal, doc), a);
+}
+
+}  // namespace
+
+void register_attention_backward(Napi::Env env, Napi::Object exports) {
+  exports.Set("attention_backward", Napi::Function::New(env, AttentionBackward));
+}
 
 }  // namespace ulysses

@@ -1,8 +1,159 @@
-// Placeholder registration; the kernels of this file are added by their owner.
-#include "common.h"
+// Fused attention forward (flash-attention style, fp32): for each query tile, stream over key
+// tiles with an online softmax (running max m and sum l per row) and accumulate P @ V; only
+// lse[B,H,T] is saved. Scratch is a few tiles per thread: never a T x T matrix.
+//
+// Shape legend: B = batch, T = sequence length, H = query heads, Hkv = key/value heads,
+// G = H / Hkv, D = head size, Dp = D rounded up to 16, BQ/BK = query/key rows per tile.
+#include "attention.h"
 
 namespace ulysses {
 
-void register_attention_forward(Napi::Env, Napi::Object) {}
+using namespace attn;
+
+namespace {
+
+constexpr int64_t RG = 8;  // query rows whose P @ V is accumulated together
+
+struct FwdArgs {
+  float* out;      // [B,T,H,D]
+  float* lse;      // [B,H,T]
+  const float* q;  // [B,T,H,D]
+  const float* k;  // [B,T,Hkv,D]
+  const float* v;  // [B,T,Hkv,D]
+  float scale;
+};
+
+// One thread's tiles.
+struct FwdScratch {
+  Buf qs;                     // [BQ][Dp] query rows times scale
+  Buf kt;                     // [D][BK] key tile transposed, times log2(e)
+  Buf vp;                     // [BK][Dp] value tile
+  Buf o;                      // [BQ][Dp] unnormalised output rows
+  Buf p;                      // [RG][BK] probabilities of one row group
+  std::vector<float> m, l;    // [BQ] running max (base 2) and sum
+  std::vector<int32_t> kdoc;  // [BK] document ids of the key tile
+  explicit FwdScratch(const Geometry& g)
+      : qs(BQ * g.Dp), kt(g.D * BK), vp(BK * g.Dp), o(BQ * g.Dp), p(RG * BK), m(BQ), l(BQ), kdoc(BK) {}
+};
+
+// Online-softmax update of rows r0..r0+RG of the query tile against one key tile, then
+// O[RG][Dp] = alpha * O + P[RG][BK] @ V.
+void row_group(const Geometry& g, FwdScratch& s, int64_t b, int64_t i0, int64_t r0, int64_t j0, int64_t nk,
+               Vis vis) {
+  const int64_t Dp = g.Dp;
+  float* o = s.o.data();
+  for (int64_t r4 = 0; r4 < RG; r4 += 4) {
+    v16 sc[4][4];  // scores of 4 rows x 64 keys, in registers
+    dot_rows<4>(sc, s.qs.data() + (r0 + r4) * Dp, Dp, s.kt.data(), g.D);
+    for (int64_t r = r4; r < r4 + 4; r++) {
+      v16(&x)[4] = sc[r - r4];
+      if (vis == Vis::Partial) g.mask_row(x, b, i0 + r0 + r, j0, s.kdoc.data());
+      float* prow = s.p.data() + r * BK;
+      float mold = s.m[(size_t)(r0 + r)];
+      float mnew = std::max(mold, hmax(vmax(vmax(x[0], x[1]), vmax(x[2], x[3]))));
+      if (mnew == -INFINITY) {  // nothing visible yet: this tile adds nothing
+        for (int v = 0; v < 4; v++) vstore(prow + 16 * v, v16{});
+        continue;
+      }
+      v16 sum = v16{};
+      for (int v = 0; v < 4; v++) {
+        v16 pv = exp2v(x[v] - mnew);
+        sum += pv;
+        vstore(prow + 16 * v, pv);
+      }
+      float alpha = std::exp2(mold - mnew);  // rescales what earlier tiles summed; 0 when mold = -inf
+      float& l = s.l[(size_t)(r0 + r)];
+      l = l * alpha + hsum(sum);
+      s.m[(size_t)(r0 + r)] = mnew;
+      if (alpha != 1.0f) {
+        float* orow = o + (r0 + r) * Dp;
+        for (int64_t c = 0; c < Dp; c += 16) vstore(orow + c, vload(orow + c) * alpha);
+      }
+    }
+  }
+  accum(o + r0 * Dp, Dp, RG, s.p.data(), BK, 1, nk, s.vp.data(), Dp, Dp);
+}
+
+// out and lse of query tile qt of head h in batch row b.
+void forward_tile(const Geometry& g, const FwdArgs& a, FwdScratch& s, int64_t b, int64_t h, int64_t qt) {
+  const int64_t T = g.T, H = g.H, Hkv = g.Hkv, D = g.D, Dp = g.Dp, hk = h / g.G;
+  const int64_t i0 = qt * BQ, nq = g.rows(qt), nrow = (nq + RG - 1) / RG * RG;
+  float* qs = s.qs.data();
+  float* o = s.o.data();
+  for (int64_t r = 0; r < nq; r++) {
+    const float* src = a.q + ((b * T + i0 + r) * H + h) * D;  // q row [D]
+    for (int64_t d = 0; d < D; d++) qs[r * Dp + d] = src[d] * a.scale;
+  }
+  std::fill(o, o + nrow * Dp, 0.0f);
+  std::fill(s.m.begin(), s.m.end(), -INFINITY);
+  std::fill(s.l.begin(), s.l.end(), 0.0f);
+  const int64_t ktEnd = g.causal ? (i0 + nq - 1) / BK + 1 : g.nT;  // tiles above the diagonal are never read
+  for (int64_t kt = 0; kt < ktEnd; kt++) {
+    Vis vis = g.classify(b, qt, kt);
+    if (vis == Vis::Skip) continue;
+    const int64_t j0 = kt * BK, nk = g.rows(kt);
+    float* ktp = s.kt.data();
+    float* vp = s.vp.data();
+    for (int64_t j = 0; j < nk; j++) {
+      const float* ks = a.k + ((b * T + j0 + j) * Hkv + hk) * D;  // k row [D]
+      const float* vs = a.v + ((b * T + j0 + j) * Hkv + hk) * D;  // v row [D]
+      for (int64_t d = 0; d < D; d++) {
+        ktp[d * BK + j] = ks[d] * LOG2E;
+        vp[j * Dp + d] = vs[d];
+      }
+    }
+    g.pack_kdoc(s.kdoc.data(), b, kt);
+    for (int64_t r0 = 0; r0 < nrow; r0 += RG) row_group(g, s, b, i0, r0, j0, nk, vis);
+  }
+  for (int64_t r = 0; r < nq; r++) {
+    float* dst = a.out + ((b * T + i0 + r) * H + h) * D;  // out row [D]
+    float l = s.l[(size_t)r];
+    float* lse = a.lse + (b * H + h) * T + i0 + r;
+    if (l == 0.0f) {  // a query that sees no key
+      std::fill(dst, dst + D, 0.0f);
+      *lse = -INFINITY;
+      continue;
+    }
+    float inv = 1.0f / l;
+    for (int64_t d = 0; d < D; d++) dst[d] = o[r * Dp + d] * inv;
+    *lse = (float)((double)s.m[(size_t)r] * LN2 + std::log((double)l));
+  }
+}
+
+// attention_forward(out, lse, q, k, v, B, T, H, Hkv, D, causal, docIds | null, scale)
+void AttentionForward(const Napi::CallbackInfo& info) {
+  int64_t B = int_arg(info, 5, "B"), T = int_arg(info, 6, "T"), H = int_arg(info, 7, "H");
+  int64_t Hkv = int_arg(info, 8, "Hkv"), D = int_arg(info, 9, "D");
+  bool causal = bool_arg(info, 10, "causal");
+  if (Hkv < 1 || H % Hkv != 0) {
+    throw Napi::RangeError::New(info.Env(), "attention_forward: H must be a multiple of Hkv (Hkv >= 1)");
+  }
+  size_t nq = (size_t)(B * T * H * D), nkv = (size_t)(B * T * Hkv * D);
+  FwdArgs a{};
+  a.out = f32_arg(info, 0, "out", nq);
+  a.lse = f32_arg(info, 1, "lse", (size_t)(B * H * T));
+  a.q = f32_arg(info, 2, "q", nq);
+  a.k = f32_arg(info, 3, "k", nkv);
+  a.v = f32_arg(info, 4, "v", nkv);
+  const int32_t* doc = i32_opt(info, 11, "docIds", (size_t)(B * T), true);
+  a.scale = (float)num_arg(info, 12, "scale");
+  if (B * T * H == 0) return;
+  Geometry g(B, T, H, Hkv, D, causal, doc);
+  const int64_t items = B * H * g.nT;
+  const int nt = threads_for(items);
+  std::vector<FwdScratch> scratch;
+  for (int t = 0; t < nt; t++) scratch.emplace_back(g);
+  // The costliest tiles (last query tiles under a causal mask) go first for balance.
+  parallel_for(items, nt, [&](int64_t n, int tid) {
+    int64_t qt = g.nT - 1 - n / (B * H), bh = n % (B * H);
+    forward_tile(g, a, scratch[(size_t)tid], bh / H, bh % H, qt);
+  });
+}
+
+}  // namespace
+
+void register_attention_forward(Napi::Env env, Napi::Object exports) {
+  exports.Set("attention_forward", Napi::Function::New(env, AttentionForward));
+}
 
 }  // namespace ulysses

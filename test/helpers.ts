@@ -53,3 +53,31 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     );
   }
 }
+
+/**
+ * Central finite differences of loss() with respect to every element of x (restored afterwards).
+ * Divides by the float32-rounded step actually taken, so the rounding of x + h adds no error.
+ */
+export function finiteDifference(loss: () => number, x: Float32Array, h: number): Float64Array {
+  const grad = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const x0 = x[i] as number;
+    x[i] = x0 + h;
+    const xp = x[i] as number;
+    const lp = loss();
+    x[i] = x0 - h;
+    const xm = x[i] as number;
+    const lm = loss();
+    x[i] = x0;
+    grad[i] = (lp - lm) / (xp - xm);
+  }
+  return grad;
+}
+
+/** Sum of a[i] * b[i] in float64. */
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, 'dot: lengths differ');
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
+  return s;
+}

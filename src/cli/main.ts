@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// The ulysses command line: train, prepare, sample. Usage errors from commander exit with code 2
+// like config errors do.
+import { Command, CommanderError } from 'commander';
+import { EXIT_USAGE } from './cli-errors.js';
+import { addPrepareCommand } from './prepare-command.js';
+import { addSampleCommand } from './sample-command.js';
+import { addTrainCommand } from './train-command.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('ulysses')
+    .description('train transformer language models on long sequences (DeepSpeed-Ulysses sequence parallelism) on CPUs')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride((err: CommanderError) => {
+      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+    });
+  addTrainCommand(program);
+  addPrepareCommand(program);
+  addSampleCommand(program);
+  return program;
+}
+
+buildProgram().parse(process.argv);

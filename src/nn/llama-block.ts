@@ -1,0 +1,167 @@
+// One Llama decoder layer: x += o_proj(attn(rope(q), rope(k), v)) on input_layernorm(x), then
+// x += down_proj(silu(gate_proj(h)) * up_proj(h)) on h = post_attention_layernorm(x). RMSNorm,
+// no biases, nn.Linear weight layout [out, in], grouped-query attention through the core.
+//
+// Shape legend: B = batch, T = tokens this rank holds, N = B*T, C = d_model, H = query heads,
+// Hkv = key/value heads, D = C/H head size, KV = Hkv*D, F = MLP width (d_ff).
+import type { AttentionSaved, AttentionCore } from '../attention/attention-core.js';
+import type { AttentionMaskSpec, AttentionShape, Kernels } from '../kernels/kernels.js';
+import type { ParameterStore } from './parameters.js';
+import { linear_backward, linear_forward } from './linear.js';
+
+/** Views of one layer's parameters (or of their gradients: same names, same shapes). */
+export interface LlamaBlockWeights {
+  ln1w: Float32Array; // [C] input_layernorm
+  qw: Float32Array; // [C, C] q_proj (H*D = C)
+  kw: Float32Array; // [KV, C]
+  vw: Float32Array; // [KV, C]
+  ow: Float32Array; // [C, C]
+  ln2w: Float32Array; // [C] post_attention_layernorm
+  gatew: Float32Array; // [F, C]
+  upw: Float32Array; // [F, C]
+  downw: Float32Array; // [C, F]
+}
+
+/** Declares layer i's parameters under Hugging Face Llama names without the "model." prefix. */
+export function declareLlamaBlock(params: ParameterStore, i: number, C: number, KV: number, F: number): void {
+  const p = `layers.${i}.`;
+  params.declare(`${p}input_layernorm.weight`, [C], false);
+  params.declare(`${p}self_attn.q_proj.weight`, [C, C], true);
+  params.declare(`${p}self_attn.k_proj.weight`, [KV, C], true);
+  params.declare(`${p}self_attn.v_proj.weight`, [KV, C], true);
+  params.declare(`${p}self_attn.o_proj.weight`, [C, C], true);
+  params.declare(`${p}post_attention_layernorm.weight`, [C], false);
+  params.declare(`${p}mlp.gate_proj.weight`, [F, C], true);
+  params.declare(`${p}mlp.up_proj.weight`, [F, C], true);
+  params.declare(`${p}mlp.down_proj.weight`, [C, F], true);
+}
+
+/** Layer i's parameter views (grads = true: gradient views). */
+export function llamaBlockWeights(params: ParameterStore, i: number, grads: boolean): LlamaBlockWeights {
+  const get = (name: string): Float32Array => (grads ? params.grad(`layers.${i}.${name}`) : params.value(`layers.${i}.${name}`));
+  return {
+    ln1w: get('input_layernorm.weight'),
+    qw: get('self_attn.q_proj.weight'), kw: get('self_attn.k_proj.weight'),
+    vw: get('self_attn.v_proj.weight'), ow: get('self_attn.o_proj.weight'),
+    ln2w: get('post_attention_layernorm.weight'),
+    gatew: get('mlp.gate_proj.weight'), upw: get('mlp.up_proj.weight'), downw: get('mlp.down_proj.weight'),
+  };
+}
+
+/** What one layer keeps from forward for backward. */
+export interface LlamaBlockActs {
+  ln1: Float32Array; // [N, C]
+  ln1Rstd: Float32Array; // [N]
+  q: Float32Array; // [B, T, H, D] after RoPE
+  k: Float32Array; // [B, T, Hkv, D] after RoPE
+  v: Float32Array; // [B, T, Hkv, D]
+  atty: Float32Array; // [B, T, H, D] attention output before o_proj
+  saved: AttentionSaved | null;
+  resMid: Float32Array; // [N, C] residual stream after the attention branch
+  ln2: Float32Array; // [N, C]
+  ln2Rstd: Float32Array; // [N]
+  gate: Float32Array; // [N, F]
+  up: Float32Array; // [N, F]
+  hswi: Float32Array; // [N, F] silu(gate) * up
+  resOut: Float32Array; // [N, C] layer output
+}
+
+export function allocLlamaBlockActs(N: number, C: number, KV: number, F: number): LlamaBlockActs {
+  return {
+    ln1: new Float32Array(N * C), ln1Rstd: new Float32Array(N),
+    q: new Float32Array(N * C), k: new Float32Array(N * KV), v: new Float32Array(N * KV),
+    atty: new Float32Array(N * C), saved: null, resMid: new Float32Array(N * C),
+    ln2: new Float32Array(N * C), ln2Rstd: new Float32Array(N),
+    gate: new Float32Array(N * F), up: new Float32Array(N * F), hswi: new Float32Array(N * F),
+    resOut: new Float32Array(N * C),
+  };
+}
+
+/** Backward scratch shared by all layers (each layer overwrites it before use). */
+export interface LlamaBlockScratch {
+  dln: Float32Array; // [N, C]
+  dq: Float32Array; // [B, T, H, D]
+  dk: Float32Array; // [B, T, Hkv, D]
+  dv: Float32Array; // [B, T, Hkv, D]
+  datty: Float32Array; // [N, C]
+  dgate: Float32Array; // [N, F]
+  dup: Float32Array; // [N, F]
+  dhswi: Float32Array; // [N, F]
+}
+
+export function allocLlamaBlockScratch(N: number, C: number, KV: number, F: number): LlamaBlockScratch {
+  return {
+    dln: new Float32Array(N * C), dq: new Float32Array(N * C), dk: new Float32Array(N * KV),
+    dv: new Float32Array(N * KV), datty: new Float32Array(N * C),
+    dgate: new Float32Array(N * F), dup: new Float32Array(N * F), dhswi: new Float32Array(N * F),
+  };
+}
+
+export interface LlamaBlockDims {
+  shape: AttentionShape;
+  C: number;
+  F: number;
+  eps: number;
+  theta: number;
+}
+
+/** a.resOut[N,C] = layer(inp[N,C]) at global positions pos[N]; keeps activations in a. */
+export function llama_block_forward(
+  k: Kernels, core: AttentionCore, w: LlamaBlockWeights, a: LlamaBlockActs, inp: Float32Array,
+  pos: Int32Array, dims: LlamaBlockDims, mask: AttentionMaskSpec,
+): void {
+  const { shape, C, F, eps, theta } = dims;
+  const { H, Hkv, D } = shape;
+  const N = shape.B * shape.T;
+  const KV = Hkv * D;
+  k.rmsnorm_forward(a.ln1, a.ln1Rstd, inp, w.ln1w, N, C, eps);
+  linear_forward(k, a.q, a.ln1, w.qw, N, C, C);
+  linear_forward(k, a.k, a.ln1, w.kw, N, C, KV);
+  linear_forward(k, a.v, a.ln1, w.vw, N, C, KV);
+  // RoPE is linear in q and k, so rotating in place loses nothing backward needs.
+  k.rope_forward(a.q, pos, N, H, D, theta);
+  k.rope_forward(a.k, pos, N, Hkv, D, theta);
+  a.saved = core.forward(a.atty, a.q, a.k, a.v, shape, mask);
+  linear_forward(k, a.resMid, a.atty, w.ow, N, C, C, inp);
+  k.rmsnorm_forward(a.ln2, a.ln2Rstd, a.resMid, w.ln2w, N, C, eps);
+  linear_forward(k, a.gate, a.ln2, w.gatew, N, C, F);
+  linear_forward(k, a.up, a.ln2, w.upw, N, C, F);
+  k.swiglu_forward(a.hswi, a.gate, a.up, N * F);
+  linear_forward(k, a.resOut, a.hswi, w.downw, N, F, C, a.resMid);
+}
+
+/**
+ * Backward through one layer: dres[N,C] holds d(layer output) on entry and d(layer input) on
+ * exit (the residual path passes through, branches add into it); adds into the gradients g.
+ */
+export function llama_block_backward(
+  k: Kernels, core: AttentionCore, w: LlamaBlockWeights, g: LlamaBlockWeights, a: LlamaBlockActs,
+  s: LlamaBlockScratch, dres: Float32Array, inp: Float32Array, pos: Int32Array, dims: LlamaBlockDims,
+): void {
+  const { shape, C, F, theta } = dims;
+  const { H, Hkv, D } = shape;
+  const N = shape.B * shape.T;
+  const KV = Hkv * D;
+  if (!a.saved) throw new Error('llama block: backward called before forward');
+  // MLP branch.
+  s.dhswi.fill(0);
+  linear_backward(k, s.dhswi, g.downw, dres, a.hswi, w.downw, N, F, C);
+  s.dgate.fill(0);
+  s.dup.fill(0);
+  k.swiglu_backward(s.dgate, s.dup, s.dhswi, a.gate, a.up, N * F);
+  s.dln.fill(0);
+  linear_backward(k, s.dln, g.gatew, s.dgate, a.ln2, w.gatew, N, C, F);
+  linear_backward(k, s.dln, g.upw, s.dup, a.ln2, w.upw, N, C, F);
+  k.rmsnorm_backward(dres, g.ln2w, s.dln, a.resMid, w.ln2w, a.ln2Rstd, N, C);
+  // Attention branch.
+  s.datty.fill(0);
+  linear_backward(k, s.datty, g.ow, dres, a.atty, w.ow, N, C, C);
+  core.backward(s.dq, s.dk, s.dv, s.datty, a.saved);
+  k.rope_backward(s.dq, pos, N, H, D, theta);
+  k.rope_backward(s.dk, pos, N, Hkv, D, theta);
+  s.dln.fill(0);
+  linear_backward(k, s.dln, g.qw, s.dq, a.ln1, w.qw, N, C, C);
+  linear_backward(k, s.dln, g.kw, s.dk, a.ln1, w.kw, N, C, KV);
+  linear_backward(k, s.dln, g.vw, s.dv, a.ln1, w.vw, N, C, KV);
+  k.rmsnorm_backward(dres, g.ln1w, s.dln, inp, w.ln1w, a.ln1Rstd, N, C);
+}

@@ -1,0 +1,123 @@
+// Every key of the ulysses JSON config with its type, range and meaning. Top-level keys use
+// DeepSpeed's names so a DeepSpeed config section can be pasted in; model, data and train
+// are ulysses' own sections.
+import type { FieldSpec } from './schema.js';
+
+export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
+  train_micro_batch_size_per_gpu: { kind: 'int', min: 1, doc: 'sequences per micro-batch on one worker' },
+  gradient_accumulation_steps: { kind: 'int', min: 1, doc: 'micro-batches summed into one optimizer step' },
+  train_batch_size: {
+    kind: 'int',
+    min: 1,
+    auto: true,
+    doc: 'sequences per optimizer step; must equal micro batch * accumulation * data-parallel size',
+  },
+  gradient_clipping: { kind: 'number', min: 0, doc: 'clip the global gradient L2 norm to this (0 = off)' },
+  steps_per_print: { kind: 'int', min: 1, doc: 'print a progress line every this many steps' },
+  seed: { kind: 'int', min: 0, max: 2 ** 32 - 1, doc: 'seed of model init and data sampling' },
+  sequence_parallel_size: {
+    kind: 'int',
+    min: 1,
+    doc: 'Ulysses sequence-parallel degree',
+    supported: { values: [1], why: 'sequence parallelism arrives with the threads backend' },
+  },
+  zero_optimization: {
+    kind: 'section',
+    doc: 'ZeRO sharding of model states',
+    fields: {
+      stage: {
+        kind: 'int',
+        min: 0,
+        max: 3,
+        doc: 'ZeRO stage',
+        supported: { values: [0], why: 'ZeRO sharding arrives with the threads backend' },
+      },
+    },
+  },
+  bf16: {
+    kind: 'section',
+    doc: 'bfloat16 storage and communication',
+    fields: {
+      enabled: {
+        kind: 'bool',
+        doc: 'store activations and communicate in bf16',
+        supported: { values: [false], why: 'training runs in fp32 for now' },
+      },
+    },
+  },
+  optimizer: {
+    kind: 'section',
+    doc: 'optimizer (DeepSpeed layout)',
+    fields: {
+      type: { kind: 'enum', values: ['AdamW'], doc: 'optimizer type' },
+      params: {
+        kind: 'section',
+        doc: 'optimizer hyperparameters',
+        fields: {
+          lr: { kind: 'number', min: 0, minExclusive: true, max: 10, doc: 'peak learning rate' },
+          betas: { kind: 'pair', min: 0, max: 1, doc: 'Adam beta1, beta2' },
+          eps: { kind: 'number', min: 0, minExclusive: true, max: 1, doc: 'Adam epsilon' },
+          weight_decay: { kind: 'number', min: 0, max: 10, doc: 'decoupled weight decay on matrices' },
+        },
+      },
+    },
+  },
+  scheduler: {
+    kind: 'section',
+    doc: 'learning-rate schedule (DeepSpeed layout)',
+    fields: {
+      type: { kind: 'enum', values: ['WarmupCosineLR'], doc: 'schedule type' },
+      params: {
+        kind: 'section',
+        doc: 'schedule parameters',
+        fields: {
+          warmup_num_steps: { kind: 'int', min: 0, doc: 'steps of warmup from warmup_min_ratio * lr to lr' },
+          total_num_steps: { kind: 'int', min: 1, auto: true, doc: 'end of the cosine decay ("auto" = train.steps)' },
+          warmup_min_ratio: { kind: 'number', min: 0, max: 1, doc: 'lr ratio at the start of warmup' },
+          cos_min_ratio: { kind: 'number', min: 0, max: 1, doc: 'lr ratio at the end of the cosine decay' },
+          warmup_type: { kind: 'enum', values: ['linear', 'log'], doc: 'warmup curve' },
+        },
+      },
+    },
+  },
+  model: {
+    kind: 'section',
+    doc: 'transformer shape',
+    fields: {
+      type: { kind: 'enum', values: ['gpt', 'llama'], doc: 'GPT-2 style (LayerNorm, GELU, learned positions) or Llama style (RMSNorm, SwiGLU, RoPE, GQA)' },
+      d_model: { kind: 'int', min: 1, max: 65536, doc: 'hidden size' },
+      n_layers: { kind: 'int', min: 1, max: 1024, doc: 'transformer blocks' },
+      n_heads: { kind: 'int', min: 1, max: 4096, doc: 'query heads (must divide d_model)' },
+      n_kv_heads: { kind: 'int', min: 1, max: 4096, auto: true, doc: 'key/value heads, dividing n_heads ("auto" = n_heads)' },
+      d_ff: { kind: 'int', min: 1, auto: true, doc: 'MLP width ("auto" = 4*d_model for gpt, 8/3*d_model rounded up to 32 for llama)' },
+      vocab_size: { kind: 'int', min: 1, max: 65536, doc: 'vocabulary size (256 for the byte tokenizer)' },
+      max_seq_len: { kind: 'int', min: 1, doc: 'longest sequence the model accepts' },
+      norm_eps: { kind: 'number', min: 0, minExclusive: true, max: 1, doc: 'epsilon of LayerNorm / RMSNorm' },
+      rope_theta: { kind: 'number', min: 1, doc: 'RoPE base (llama)' },
+      tie_embeddings: { kind: 'bool', doc: 'share the token embedding with the output layer (always true for gpt)' },
+    },
+  },
+  data: {
+    kind: 'section',
+    doc: 'training data',
+    fields: {
+      corpus: { kind: 'string', doc: '"brown", a text file, a folder of .txt files, or a .tokens file from `ulysses prepare`' },
+      seq_len: { kind: 'int', min: 1, doc: 'tokens per training sequence (<= model.max_seq_len)' },
+      val_fraction: { kind: 'number', min: 0, max: 0.5, doc: 'share of the corpus (its end) held out for validation' },
+      val_every: { kind: 'int', min: 0, doc: 'validate every this many steps (0 = only at the end)' },
+      val_batches: { kind: 'int', min: 1, doc: 'micro-batches per validation' },
+    },
+  },
+  train: {
+    kind: 'section',
+    doc: 'the run',
+    fields: {
+      steps: { kind: 'int', min: 1, doc: 'optimizer steps' },
+      kernels: { kind: 'enum', values: ['native', 'reference'], doc: 'kernel implementation' },
+      threads: { kind: 'int', min: 1, max: 1024, auto: true, doc: 'threads for kernels and BLAS ("auto" = all cores)' },
+      out_dir: { kind: 'string', doc: 'folder that holds run folders' },
+      run_name: { kind: 'string', nullable: true, doc: 'run folder name under out_dir (null = a timestamp)' },
+      checkpoint_every: { kind: 'int', min: 0, doc: 'save a checkpoint every this many steps (0 = only at the end)' },
+    },
+  },
+};

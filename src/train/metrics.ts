@@ -1,0 +1,81 @@
+// Training metrics: the model-FLOPs estimate behind MFU, the JSONL log (one object per step),
+// and the human progress line.
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ModelConfig } from '../nn/model-config.js';
+
+/**
+ * Model FLOPs per trained token, nanoGPT's estimate from the PaLM paper (appendix B):
+ * 6N (forward + backward through the weights) + 12·L·C·T (attention scores and weighted sum,
+ * with C = H·D_head, counted over the full T×T square as PaLM does). N excludes the learned
+ * position table, which is a lookup, not a matmul; the tied token embedding stays in (it is
+ * the output layer's matmul).
+ */
+export function flopsPerToken(cfg: ModelConfig, numParams: number, seqLen: number): number {
+  const positionTable = cfg.arch === 'gpt' ? cfg.max_seq_len * cfg.d_model : 0;
+  const n = numParams - positionTable;
+  return 6 * n + 12 * cfg.n_layers * cfg.d_model * seqLen;
+}
+
+/** One line of metrics.jsonl. */
+export interface StepMetrics {
+  step: number;
+  loss: number;
+  lr: number;
+  grad_norm: number;
+  tokens_per_s: number;
+  mfu: number | null;
+  time_ms: number;
+  val_loss?: number;
+}
+
+/** Appends one JSON object per line; on resume, lines past the checkpoint's step are dropped. */
+export class MetricsLog {
+  constructor(readonly path: string) {}
+
+  /** Keeps only the records up to `step` (a resumed run rewrites what came after its checkpoint). */
+  truncateAfter(step: number): void {
+    if (!existsSync(this.path)) return;
+    const kept = readFileSync(this.path, 'utf8')
+      .split('\n')
+      .filter((line) => {
+        if (line.trim() === '') return false;
+        try {
+          const rec = JSON.parse(line) as { step?: unknown };
+          return typeof rec.step === 'number' && rec.step <= step;
+        } catch {
+          return false;
+        }
+      });
+    writeFileSync(this.path, kept.map((l) => `${l}\n`).join(''));
+  }
+
+  append(m: StepMetrics): void {
+    appendFileSync(this.path, `${JSON.stringify(m)}\n`);
+  }
+}
+
+/** Reads a metrics.jsonl back (for tests and tools). */
+export function readMetrics(path: string): StepMetrics[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as StepMetrics);
+}
+
+function fmtRate(x: number): string {
+  return x >= 1e4 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0);
+}
+
+export function formatProgress(m: StepMetrics, totalSteps: number): string {
+  const parts = [
+    `step ${String(m.step).padStart(String(totalSteps).length)}/${totalSteps}`,
+    `loss ${m.loss.toFixed(4)}`,
+    `lr ${m.lr.toExponential(2)}`,
+    `grad_norm ${m.grad_norm.toFixed(3)}`,
+    `${fmtRate(m.tokens_per_s)} tok/s`,
+  ];
+  if (m.mfu !== null) parts.push(`mfu ${(100 * m.mfu).toFixed(1)}%`);
+  parts.push(`${m.time_ms.toFixed(0)} ms`);
+  if (m.val_loss !== undefined) parts.push(`val_loss ${m.val_loss.toFixed(4)}`);
+  return parts.join(' | ');
+}

@@ -1,0 +1,145 @@
+// Assembles a training run from a config: kernels, model, data, run folder, peak-FLOPs
+// measurement, optional resume; then hands everything to the Trainer.
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Kernels } from '../kernels/kernels.js';
+import { createNativeKernels, setNativeThreads } from '../kernels/native/native-kernels.js';
+import { createReferenceKernels } from '../kernels/reference/reference-kernels.js';
+import type { CausalLM } from '../nn/causal-lm.js';
+import { createModel, validateModelConfig } from '../nn/create-model.js';
+import type { ModelConfig } from '../nn/model-config.js';
+import { writeFileAtomic } from '../tensor/safetensors.js';
+import { loadCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { buildConfig, modelConfigOf, threadsOf, type ConfigLayer, type UlyssesConfig } from './config.js';
+import { openCorpus } from './data/corpus.js';
+import { splitTrainVal, validationBatches, WindowSampler } from './data/sampler.js';
+import { CheckpointError, ConfigError, UserError } from './errors.js';
+import { flopsPerToken } from './metrics.js';
+import { measurePeakFlops } from './peak-flops.js';
+import { Trainer, type TrainResult } from './trainer.js';
+
+/** Builds the kernels a config asks for; a missing native addon is a user error with a fix. */
+export function kernelsFor(kind: 'native' | 'reference', threads: number): Kernels {
+  if (kind === 'reference') return createReferenceKernels();
+  try {
+    const k = createNativeKernels();
+    setNativeThreads(threads, threads);
+    return k;
+  } catch (err: unknown) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new UserError(`the native kernels could not be loaded (${why}); build them with \`npm run build:native\` or pass --kernels reference`);
+  }
+}
+
+/** The model config after the model's own validation, reported as a config error. */
+export function checkedModelConfig(c: UlyssesConfig): ModelConfig {
+  const mc = modelConfigOf(c);
+  try {
+    validateModelConfig(mc);
+  } catch (err: unknown) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+  return mc;
+}
+
+export function buildModel(c: UlyssesConfig, kernels: Kernels): CausalLM {
+  return createModel(checkedModelConfig(c), { kernels, seed: c.seed });
+}
+
+/** The data stream gets its own seed so changing the model does not change the batches. */
+function dataSeed(seed: number): number {
+  return (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + 1) >>> 0;
+}
+
+/** Config layering for `train`: defaults (or the checkpoint's config on resume) <- file <- flags. */
+export function resolveRunConfig(layers: readonly ConfigLayer[], resumeDir: string | null): { config: UlyssesConfig; checkpoint: LoadedCheckpoint | null } {
+  if (resumeDir === null) return { config: buildConfig(layers), checkpoint: null };
+  const checkpoint = loadCheckpoint(resumeDir);
+  const config = buildConfig(layers, checkpoint.state.config);
+  const before = modelConfigOf(checkpoint.state.config);
+  const after = modelConfigOf(config);
+  for (const key of Object.keys(before) as (keyof ModelConfig)[]) {
+    if (before[key] !== after[key]) {
+      throw new CheckpointError(
+        `checkpoint ${resumeDir} was trained with model ${key} = ${String(before[key])}; this run asks for ${String(after[key])}`,
+      );
+    }
+  }
+  return { config, checkpoint };
+}
+
+function timestampName(): string {
+  const d = new Date();
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `run-${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** The run folder: the checkpoint's parent on resume, else out_dir/run_name (which must be unused). */
+function prepareRunDir(c: UlyssesConfig, checkpoint: LoadedCheckpoint | null): string {
+  const dir = checkpoint ? dirname(resolve(checkpoint.dir)) : join(c.train.out_dir, c.train.run_name ?? timestampName());
+  if (!checkpoint && (existsSync(join(dir, 'metrics.jsonl')) || existsSync(join(dir, 'checkpoint')))) {
+    throw new UserError(`run folder ${dir} already holds a run; continue it with --resume ${join(dir, 'checkpoint')} or pick another --name`);
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(c, null, 2)}\n`);
+  return dir;
+}
+
+export interface RunOptions {
+  log?: (line: string) => void;
+  /** Skip the startup GEMM timing (MFU is then left out); tests use this. */
+  skipPeakMeasurement?: boolean;
+}
+
+export interface RunOutcome {
+  runDir: string;
+  result: TrainResult;
+}
+
+/** Runs training for a resolved config, resuming from `checkpoint` when given. */
+export function runTraining(c: UlyssesConfig, checkpoint: LoadedCheckpoint | null, opts: RunOptions = {}): RunOutcome {
+  const log = opts.log ?? ((line: string): void => console.log(line));
+  const mc = checkedModelConfig(c);
+  const source = openCorpus(c.data.corpus);
+  try {
+    if (source.vocabSize > mc.vocab_size) {
+      throw new ConfigError(`model.vocab_size (${mc.vocab_size}) is smaller than the vocabulary of ${source.description} (${source.vocabSize})`);
+    }
+    const split = splitTrainVal(source, c.data.val_fraction, c.data.seq_len);
+    if (checkpoint && checkpoint.state.data_tokens !== split.train.end) {
+      throw new CheckpointError(
+        `checkpoint ${checkpoint.dir} was trained on ${checkpoint.state.data_tokens} training tokens; ` +
+          `data.corpus ${c.data.corpus} with data.val_fraction ${c.data.val_fraction} gives ${split.train.end}`,
+      );
+    }
+    const threads = threadsOf(c);
+    const kernels = kernelsFor(c.train.kernels, threads);
+    const model = createModel(mc, { kernels, seed: c.seed });
+    const sampler = new WindowSampler(source, split.train, c.data.seq_len, c.train_micro_batch_size_per_gpu, dataSeed(c.seed));
+    const val = split.val ? validationBatches(source, split.val, c.data.seq_len, c.train_micro_batch_size_per_gpu, c.data.val_batches) : null;
+    const runDir = prepareRunDir(c, checkpoint);
+    const fpt = flopsPerToken(mc, model.params.numel, c.data.seq_len);
+    log(`run ${runDir}: ${mc.arch} d_model ${mc.d_model}, ${mc.n_layers} layers, ${mc.n_heads} heads, ${(model.params.numel / 1e6).toFixed(2)}M parameters`);
+    log(
+      `data ${source.description}: ${split.train.end} training tokens, ${split.val ? split.val.end - split.val.start : 0} validation tokens, ` +
+        `${source.documents} documents; ${c.train_micro_batch_size_per_gpu}x${c.data.seq_len} tokens x ${c.gradient_accumulation_steps} micro-batches per step`,
+    );
+    let peak: number | null = null;
+    if (!opts.skipPeakMeasurement) {
+      const size = kernels.name === 'native' ? 1024 : 256;
+      const p = measurePeakFlops(kernels, size, 0.3);
+      peak = p.flopsPerSecond;
+      log(`peak: ${size}^3 sgemm with ${kernels.name} kernels, ${threads} threads: ${(peak / 1e9).toFixed(1)} GFLOP/s (MFU is measured against this)`);
+    }
+    log(`model FLOPs per token (6N + 12*L*C*T): ${(fpt / 1e6).toFixed(2)} MFLOP`);
+    if (checkpoint) log(`resuming from ${checkpoint.dir} at step ${checkpoint.state.step}`);
+    const trainer = new Trainer({
+      config: c, model, kernels, data: sampler, val, dataTokens: split.train.end, runDir,
+      flopsPerToken: fpt, peakFlops: peak, log, ...(checkpoint ? { resume: checkpoint } : {}),
+    });
+    const result = trainer.run();
+    return { runDir, result };
+  } finally {
+    source.close();
+  }
+}
