@@ -11,6 +11,8 @@ export interface GemmPeak {
   /** Largest median-time sgemm rate over the measured sizes, GFLOP/s, at `threads` threads. */
   gflops: number;
   threads: number;
+  /** OpenBLAS core that reached it. */
+  core: string;
   /** Where the figure came from: the gemm section of this run, or a short probe. */
   source: 'gemm section' | 'probe';
 }

@@ -7,7 +7,8 @@
 import { loadavg } from 'node:os';
 import type { BenchContext, SectionOutput } from './context.js';
 import { renderReport, targetsSection, writeBenchmarksMd, writeResults } from './report.js';
-import { attentionSection, gemmSection } from './sections-kernels.js';
+import { attentionSection } from './sections-attention.js';
+import { gemmSection } from './sections-gemm.js';
 import { compareSection, torchSection, trainSection } from './sections-model.js';
 import { fmt, machineInfo, nowS } from './util.js';
 

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { noteCore, type BenchContext, type SectionOutput } from './context.js';
 import type { TrainResult } from './measure-train.js';
-import { ensurePeak } from './sections-kernels.js';
+import { ensurePeak } from './sections-gemm.js';
 import { GiB, fmt, fmtBytes, fmtN, mdTable, memAvailableBytes, runJsonChild, runWorker, srcBenchDir } from './util.js';
 
 const L = 4;
@@ -55,7 +55,7 @@ export function trainSection(ctx: BenchContext): SectionOutput {
   const md = [
     `Reference GPT (d_model 256, 4 layers, 8 heads, vocab 256, MLP 4x, batch 1), full steps: zero grads,`,
     `forward, backward, AdamW; ${ctx.opts.threads} threads; one warm-up step, then the median step.`,
-    `MFU (nanoGPT) = (6·N_params + 12·L·H·Q·T) · tokens/s / ${fmt(peak)} GFLOP/s (measured GEMM peak, ${ctx.peak?.source ?? ''}),`,
+    `MFU (nanoGPT) = (6·N_params + 12·L·H·Q·T) · tokens/s / ${fmt(peak)} GFLOP/s (measured GEMM peak, ${ctx.peak?.core ?? ''}, ${ctx.peak?.source ?? ''}),`,
     `N_params without the position table${first ? ` (${first.paramsNonEmbedding.toLocaleString('en-US')})` : ''}. nanoGPT's`,
     'attention term counts the full T×T square; "MFU (causal FLOPs)" halves it, which is the work a causal',
     'kernel does. Peak RSS is the whole node process (one process per length).',

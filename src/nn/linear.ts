@@ -18,12 +18,11 @@ export function conv1d_forward(
   // Seeding out with bias (and the residual) lets the GEMM accumulate with beta = 1 in one pass.
   if (resid) {
     if (resid !== out) out.set(resid.subarray(0, N * OUT));
-    for (let n = 0; n < N; n++) {
-      const row = n * OUT;
-      for (let o = 0; o < OUT; o++) out[row + o] = (out[row + o] as number) + (bias[o] as number);
-    }
+    // Rank-1 update out += ones[N,1] @ bias[1,OUT]: BLAS does this several times faster than a JS loop.
+    k.sgemm(false, false, N, OUT, 1, 1, onesOf(N), 1, bias, OUT, 1, out, OUT);
   } else {
-    for (let n = 0; n < N; n++) out.set(bias.subarray(0, OUT), n * OUT);
+    const b = bias.subarray(0, OUT); // [OUT]
+    for (let n = 0; n < N; n++) out.set(b, n * OUT);
   }
   k.sgemm(false, false, N, OUT, IN, 1, inp, IN, weight, ldw, 1, out, OUT);
 }
@@ -36,7 +35,7 @@ export function conv1d_backward(
 ): void {
   k.sgemm(false, true, N, IN, OUT, 1, dout, OUT, weight, ldw, 1, dinp, IN);
   k.sgemm(true, false, IN, OUT, N, 1, inp, IN, dout, OUT, 1, dweight, ldw);
-  bias_backward(dbias, dout, N, OUT);
+  bias_backward(k, dbias, dout, N, OUT);
 }
 
 /** out[N,OUT] = inp[N,IN] @ weight[OUT,IN]^T, plus resid[N,OUT] when given. */
@@ -57,10 +56,16 @@ export function linear_backward(
   k.sgemm(true, false, OUT, IN, N, 1, dout, OUT, inp, IN, 1, dweight, IN);
 }
 
-/** dbias[OUT] += column sums of dout[N,OUT]. */
-export function bias_backward(dbias: Float32Array, dout: Float32Array, N: number, OUT: number): void {
-  for (let n = 0; n < N; n++) {
-    const row = n * OUT;
-    for (let o = 0; o < OUT; o++) dbias[o] = (dbias[o] as number) + (dout[row + o] as number);
-  }
+/** dbias[OUT] += column sums of dout[N,OUT], as the GEMV ones[1,N] @ dout[N,OUT]. */
+export function bias_backward(k: Kernels, dbias: Float32Array, dout: Float32Array, N: number, OUT: number): void {
+  k.sgemm(false, false, 1, OUT, N, 1, onesOf(N), N, dout, OUT, 1, dbias, OUT);
+}
+
+// A shared read-only vector of ones, grown on demand; nothing ever writes into it.
+let ones = new Float32Array(0);
+
+/** [n] ones. */
+function onesOf(n: number): Float32Array {
+  if (ones.length < n) ones = new Float32Array(Math.max(n, 2 * ones.length)).fill(1);
+  return ones.subarray(0, n);
 }

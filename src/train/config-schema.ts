@@ -71,7 +71,7 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
         kind: 'section',
         doc: 'schedule parameters',
         fields: {
-          warmup_num_steps: { kind: 'int', min: 0, doc: 'steps of warmup from warmup_min_ratio * lr to lr' },
+          warmup_num_steps: { kind: 'int', min: 0, auto: true, doc: 'steps of warmup from warmup_min_ratio * lr to lr ("auto" = 5% of total_num_steps)' },
           total_num_steps: { kind: 'int', min: 1, auto: true, doc: 'end of the cosine decay ("auto" = train.steps)' },
           warmup_min_ratio: { kind: 'number', min: 0, max: 1, doc: 'lr ratio at the start of warmup' },
           cos_min_ratio: { kind: 'number', min: 0, max: 1, doc: 'lr ratio at the end of the cosine decay' },

@@ -26,7 +26,7 @@ export interface UlyssesConfig {
   scheduler: {
     type: 'WarmupCosineLR';
     params: {
-      warmup_num_steps: number;
+      warmup_num_steps: number | Auto;
       total_num_steps: number | Auto;
       warmup_min_ratio: number;
       cos_min_ratio: number;
@@ -76,7 +76,7 @@ export function defaultConfig(): UlyssesConfig {
     optimizer: { type: 'AdamW', params: { lr: 2e-3, betas: [0.9, 0.99], eps: 1e-8, weight_decay: 0.1 } },
     scheduler: {
       type: 'WarmupCosineLR',
-      params: { warmup_num_steps: 20, total_num_steps: 'auto', warmup_min_ratio: 0, cos_min_ratio: 0.1, warmup_type: 'linear' },
+      params: { warmup_num_steps: 'auto', total_num_steps: 'auto', warmup_min_ratio: 0, cos_min_ratio: 0.1, warmup_type: 'linear' },
     },
     model: {
       type: 'gpt',
@@ -183,8 +183,8 @@ export function checkConfig(c: UlyssesConfig): void {
     );
   }
   const total = schedulerTotalSteps(c);
-  if (c.scheduler.params.warmup_num_steps > total) {
-    fail(`scheduler.params.warmup_num_steps (${c.scheduler.params.warmup_num_steps}) exceeds total_num_steps (${total})`);
+  if (warmupSteps(c) > total) {
+    fail(`scheduler.params.warmup_num_steps (${warmupSteps(c)}) exceeds total_num_steps (${total})`);
   }
 }
 
@@ -210,6 +210,12 @@ export function modelConfigOf(c: UlyssesConfig): ModelConfig {
 export function schedulerTotalSteps(c: UlyssesConfig): number {
   const t = c.scheduler.params.total_num_steps;
   return t === 'auto' ? c.train.steps : t;
+}
+
+/** Warmup length; "auto" is 5% of the schedule, rounded up. */
+export function warmupSteps(c: UlyssesConfig): number {
+  const w = c.scheduler.params.warmup_num_steps;
+  return w === 'auto' ? Math.ceil(0.05 * schedulerTotalSteps(c)) : w;
 }
 
 export function threadsOf(c: UlyssesConfig): number {

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { Kernels } from '../kernels/kernels.js';
 import type { CausalLM, TokenBatch } from '../nn/causal-lm.js';
-import { schedulerTotalSteps, type UlyssesConfig } from './config.js';
+import { schedulerTotalSteps, warmupSteps, type UlyssesConfig } from './config.js';
 import { restoreModel, restoreOptimizer, saveCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { NonFiniteLossError } from './errors.js';
 import { formatProgress, MetricsLog, type StepMetrics } from './metrics.js';
@@ -63,7 +63,7 @@ export class Trainer {
   constructor(private readonly o: TrainerOptions) {
     const c = o.config;
     this.optimizer = new AdamW(o.kernels, o.model.params, c.optimizer.params);
-    this.schedule = { ...c.scheduler.params, total_num_steps: schedulerTotalSteps(c) };
+    this.schedule = { ...c.scheduler.params, warmup_num_steps: warmupSteps(c), total_num_steps: schedulerTotalSteps(c) };
     this.metrics = o.runDir ? new MetricsLog(join(o.runDir, 'metrics.jsonl')) : null;
     if (o.resume) {
       restoreModel(o.resume, o.model);
