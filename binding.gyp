@@ -18,7 +18,21 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-O3", "-march=native", "-fno-math-errno", "-std=c++17", "-pthread"],
-      "libraries": ["-lopenblas", "-pthread"]
+      "libraries": ["-lopenblas", "-pthread"],
+      # Open MPI's mpicc on PATH at configure time builds the MPI binding; otherwise a stub says it is absent.
+      "variables": {
+        "with_mpi": "<!(sh -c 'mpicc --showme:incdirs >/dev/null 2>&1 && echo 1 || echo 0')"
+      },
+      "conditions": [
+        ["with_mpi==1", {
+          "sources": ["native/mpi.cc", "native/mpi_collectives.cc"],
+          "defines": ["OMPI_SKIP_MPICXX=1"],
+          "include_dirs": ["<!@(mpicc --showme:incdirs)"],
+          "libraries": ["<!@(mpicc --showme:link)"]
+        }, {
+          "sources": ["native/mpi_stub.cc"]
+        }]
+      ]
     }
   ]
 }

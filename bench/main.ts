@@ -3,14 +3,26 @@
 // Runs the selected sections (default: all), each measurement in its own child process, prints
 // one markdown table per section and, for a full run, rewrites the generated block of
 // BENCHMARKS.md and bench/results/latest.json. Partial or --quick runs only print and write
-// bench/results/last-run.json, so BENCHMARKS.md always holds one complete side-by-side run.
+// bench/results/last-run.json, so BENCHMARKS.md always holds one complete side-by-side run
+// (a run during which the addon was rebuilt does not count as one).
+import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import type { BenchContext, SectionOutput } from './context.js';
 import { renderReport, targetsSection, writeBenchmarksMd, writeResults } from './report.js';
 import { attentionSection } from './sections-attention.js';
 import { gemmSection } from './sections-gemm.js';
 import { compareSection, torchSection, trainSection } from './sections-model.js';
-import { fmt, machineInfo, nowS } from './util.js';
+import { fmt, machineInfo, nowS, repoRoot } from './util.js';
+
+/** Modification time of the built addon, to notice a rebuild in the middle of a run. */
+function addonStamp(): number {
+  try {
+    return statSync(join(repoRoot, 'build', 'Release', 'ulysses_native.node')).mtimeMs;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 const SECTIONS = ['gemm', 'attention', 'train', 'torch'] as const;
 type SectionName = (typeof SECTIONS)[number];
@@ -64,6 +76,7 @@ function main(): void {
     mfu: new Map(),
   };
   const load0 = loadavg()[0] ?? Number.NaN;
+  const stamp0 = addonStamp();
   const t0 = nowS();
   const outputs: SectionOutput[] = [];
   const run: Record<SectionName, (c: BenchContext) => SectionOutput> = {
@@ -87,7 +100,9 @@ function main(): void {
   const load1 = loadavg()[0] ?? Number.NaN;
   const report = renderReport(outputs, machine, command, date, totalS) +
     `\nLoad average (1 min) at start ${fmt(load0, 2)}, at end ${fmt(load1, 2)}.\n`;
-  const full = !args.quick && args.sections.length === SECTIONS.length;
+  const rebuilt = addonStamp() !== stamp0;
+  if (rebuilt) process.stderr.write('[bench] warning: the native addon was rebuilt during this run; rerun it\n');
+  const full = !args.quick && args.sections.length === SECTIONS.length && !rebuilt;
   const payload = { command, date, machine, totalS, loadavg: [load0, load1], peak: ctx.peak, sections: outputs };
   if (!args.write) return;
   if (full) {

@@ -42,6 +42,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_crossentropy(env, exports);
   register_adamw(env, exports);
   register_rope(env, exports);
+  register_mpi(env, exports);
   return exports;
 }
 

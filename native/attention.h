@@ -54,10 +54,10 @@ inline float hsum(v16 x) {
   return x[0] + x[1];
 }
 
-// 2^x per lane, relative error ~1e-7; lanes below -126 (masked scores are -inf) give exactly 0.
+// 2^x per lane for x <= 126, relative error ~2e-7; x <= -127 (masked scores are -inf) gives exactly 0
+// because the exponent field of 2^n is then zero.
 inline v16 exp2v(v16 x) {
-  const v16 lo = vsplat(-126.0f), hi = vsplat(126.0f);
-  v16i dead = x < lo;
+  const v16 lo = vsplat(-127.0f), hi = vsplat(126.0f);
   x = x < lo ? lo : x;
   x = x > hi ? hi : x;
   v16 n = (x + 12582912.0f) - 12582912.0f;  // round to nearest through the 1.5 * 2^23 trick
@@ -71,8 +71,7 @@ inline v16 exp2v(v16 x) {
   p = p * f + 6.9314718e-1f;
   p = p * f + 1.0f;
   v16i e = (__builtin_convertvector(n, v16i) + 127) << 23;
-  v16 r = p * (v16)e;
-  return (v16)((v16i)r & ~dead);
+  return p * (v16)e;
 }
 
 // acc[r][v] = A[r, 0:D] . Bt[0:D, 16v : 16v+16] for R rows: scores (or dP) of R query rows
@@ -136,6 +135,13 @@ inline void accum(float* C, int64_t ldc, int64_t rows, const float* W, int64_t w
   }
 }
 
+// Asks the cache for n rows of D floats, row r at base + r * stride: the next tile's rows, which
+// are strided through a [B,T,H,D] tensor and would otherwise stall the packing loops on memory.
+inline void prefetch_rows(const float* base, int64_t stride, int64_t n, int64_t D) {
+  for (int64_t r = 0; r < n; r++)
+    for (int64_t d = 0; d < D; d += 16) __builtin_prefetch(base + r * stride + d);
+}
+
 // Zeroed float scratch aligned to 64 bytes.
 class Buf {
  public:
@@ -192,19 +198,15 @@ struct Geometry {
     return partial ? Vis::Partial : Vis::Full;
   }
 
-  // Sets the scores of row i (global position) that it may not see to -inf; s holds keys j0...j0+63,
-  // kdoc their document ids.
-  void mask_row(v16 (&s)[4], int64_t b, int64_t i, int64_t j0, const int32_t* kdoc) const {
+  // Scores s of query i (global position) against keys j..j+15, with -inf where i may not see
+  // the key; kdoc holds those keys' document ids. By value, so the scores stay in registers.
+  v16 mask(v16 s, int64_t b, int64_t i, int64_t j, const int32_t* kdoc) const {
     const v16i iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    const v16 ninf = vsplat(-INFINITY);
-    int32_t qd = doc ? doc[b * T + std::min(i, T - 1)] : 0;
-    for (int v = 0; v < 4; v++) {
-      v16i j = iota + (int32_t)(j0 + 16 * v);
-      v16i ok = j < (int32_t)T;
-      if (causal) ok &= j <= (int32_t)i;
-      if (doc) ok &= vloadi(kdoc + 16 * v) == qd;
-      s[v] = ok ? s[v] : ninf;
-    }
+    v16i jj = iota + (int32_t)j;
+    v16i ok = jj < (int32_t)T;
+    if (causal) ok &= jj <= (int32_t)i;
+    if (doc) ok &= vloadi(kdoc) == doc[b * T + std::min(i, T - 1)];
+    return ok ? s : vsplat(-INFINITY);
   }
 
   // Document ids of key tile kt into kdoc[BK] (padding copies the last real key; it is masked anyway).

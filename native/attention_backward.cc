@@ -1,6 +1,6 @@
 // Fused attention backward (flash-attention 2 style, fp32). Per (query tile, key tile) block it
 // recomputes P = exp2(s2 - lse2) from q, k and the saved lse, then dP = dO V^T,
-// dS = P * (dP - Dd) with Dd = rowsum(dO * O), and accumulates dV += P^T dO, dK += dS^T Q,
+// dS = P * (dP - Dd) with Dd = rowsum(dO * O) (computed once per row), and accumulates dV += P^T dO, dK += dS^T Q,
 // dQ += dS K (scale folded into the packed Q and K). Overwrites dq, dk, dv.
 //
 // Race-free and deterministic: a worker owns a whole (b, kv head) group (dk, dv and the dq of
@@ -28,33 +28,38 @@ struct BwdArgs {
   const float* v;     // [B,T,Hkv,D]
   const float* out;   // [B,T,H,D]
   const float* lse;   // [B,H,T]
+  const float* dd;    // [B,H,T] rowsum(dout * out), computed once before the blocks
   float scale;
 };
 
-// One thread's tiles.
+constexpr int64_t FK = 4;  // key tiles per step of a worker: each packed query tile serves FK of them
+
+// One thread's tiles; the key side holds FK key tiles ("slots").
 struct BwdScratch {
-  Buf kt;                     // [D][BK] key tile transposed, times log2(e)
-  Buf vt;                     // [D][BK] value tile transposed
-  Buf ks;                     // [BK][Dp] key tile times scale
-  Buf dk, dv;                 // [BK][Dp] gradient accumulators of the key tile
+  Buf kt;                     // [FK][D][BK] key tiles transposed, times log2(e)
+  Buf vt;                     // [FK][D][BK] value tiles transposed
+  Buf ks;                     // [FK][BK][Dp] key tiles times scale
+  Buf dk, dv;                 // [FK][BK][Dp] gradient accumulators of the key tiles
   Buf qs;                     // [BQ][Dp] query tile times scale
   Buf dO;                     // [BQ][Dp] output gradient tile
   Buf dq;                     // [BQ][Dp] dq of the query tile
   Buf p, ds;                  // [BQ][BK] probabilities and score gradients of one block
   std::vector<float> lse2;    // [BQ] row log-sum-exp, base 2
   std::vector<float> dd;      // [BQ] rowsum(dO * O)
-  std::vector<int32_t> kdoc;  // [BK] document ids of the key tile
-  int64_t nk = 0, nq = 0;     // real rows of the packed key and query tiles
+  std::vector<int32_t> kdoc;  // [FK][BK] document ids of the key tiles
+  int64_t nk[FK] = {}, nq = 0;  // real rows of the packed key and query tiles
   explicit BwdScratch(const Geometry& g)
-      : kt(g.D * BK), vt(g.D * BK), ks(BK * g.Dp), dk(BK * g.Dp), dv(BK * g.Dp), qs(BQ * g.Dp), dO(BQ * g.Dp),
-        dq(BQ * g.Dp), p(BQ * BK), ds(BQ * BK), lse2(BQ), dd(BQ), kdoc(BK) {}
+      : kt(FK * g.D * BK), vt(FK * g.D * BK), ks(FK * BK * g.Dp), dk(FK * BK * g.Dp), dv(FK * BK * g.Dp),
+        qs(BQ * g.Dp), dO(BQ * g.Dp), dq(BQ * g.Dp), p(BQ * BK), ds(BQ * BK), lse2(BQ), dd(BQ), kdoc(FK * BK) {}
 };
 
-void pack_key_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t hk, int64_t kt) {
+// Packs key tile kt of kv head hk into slot f.
+void pack_key_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t f, int64_t b, int64_t hk,
+                   int64_t kt) {
   const int64_t D = g.D, Dp = g.Dp, j0 = kt * BK;
-  s.nk = g.rows(kt);
-  float *ktp = s.kt.data(), *vt = s.vt.data(), *ks = s.ks.data();
-  for (int64_t j = 0; j < s.nk; j++) {
+  s.nk[f] = g.rows(kt);
+  float *ktp = s.kt.data() + f * D * BK, *vt = s.vt.data() + f * D * BK, *ks = s.ks.data() + f * BK * Dp;
+  for (int64_t j = 0; j < s.nk[f]; j++) {
     const float* kr = a.k + ((b * g.T + j0 + j) * g.Hkv + hk) * D;  // k row [D]
     const float* vr = a.v + ((b * g.T + j0 + j) * g.Hkv + hk) * D;  // v row [D]
     for (int64_t d = 0; d < D; d++) {
@@ -63,7 +68,7 @@ void pack_key_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b
       ks[j * Dp + d] = kr[d] * a.scale;
     }
   }
-  g.pack_kdoc(s.kdoc.data(), b, kt);
+  g.pack_kdoc(s.kdoc.data() + f * BK, b, kt);
 }
 
 void pack_query_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t h, int64_t qt) {
@@ -71,25 +76,27 @@ void pack_query_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t
   s.nq = g.rows(qt);
   float *qs = s.qs.data(), *dO = s.dO.data();
   for (int64_t r = 0; r < s.nq; r++) {
-    const int64_t row = ((b * g.T + i0 + r) * g.H + h) * D;  // q, out, dout row [D]
-    double dd = 0;
+    const int64_t row = ((b * g.T + i0 + r) * g.H + h) * D;  // q, dout row [D]
     for (int64_t d = 0; d < D; d++) {
       qs[r * Dp + d] = a.q[row + d] * a.scale;
       dO[r * Dp + d] = a.dout[row + d];
-      dd += (double)a.dout[row + d] * a.out[row + d];
     }
-    s.dd[(size_t)r] = (float)dd;
+    s.dd[(size_t)r] = a.dd[(b * g.H + h) * g.T + i0 + r];
     s.lse2[(size_t)r] = a.lse[(b * g.H + h) * g.T + i0 + r] * LOG2E;
   }
 }
 
-// One (query tile, key tile) block: P and dS, then dV, dK (want_kv) and dQ (want_dq) updates.
-void block(const Geometry& g, BwdScratch& s, int64_t b, int64_t i0, int64_t j0, Vis vis, bool want_kv, bool want_dq) {
-  const int64_t Dp = g.Dp, nrow = (s.nq + 3) / 4 * 4;
+// One (query tile, key tile in slot f) block: P and dS, then dV, dK (want_kv) and dQ (want_dq) updates.
+void block(const Geometry& g, BwdScratch& s, int64_t f, int64_t b, int64_t i0, int64_t j0, Vis vis, bool want_kv,
+           bool want_dq) {
+  const int64_t D = g.D, Dp = g.Dp, nrow = (s.nq + 3) / 4 * 4, nk = s.nk[f];
+  const float *kt = s.kt.data() + f * D * BK, *vt = s.vt.data() + f * D * BK, *ks = s.ks.data() + f * BK * Dp;
+  const int32_t* kdoc = s.kdoc.data() + f * BK;
   float *p = s.p.data(), *ds = s.ds.data();
   for (int64_t r0 = 0; r0 < nrow; r0 += 4) {
     v16 sc[4][4];  // scores, then P, of 4 rows x 64 keys
-    dot_rows<4>(sc, s.qs.data() + r0 * Dp, Dp, s.kt.data(), g.D);
+    dot_rows<4>(sc, s.qs.data() + r0 * Dp, Dp, kt, D);
+#pragma GCC unroll 4
     for (int64_t r = 0; r < 4; r++) {
       float* prow = p + (r0 + r) * BK;
       float l2 = s.lse2[(size_t)(r0 + r)];
@@ -97,11 +104,14 @@ void block(const Geometry& g, BwdScratch& s, int64_t b, int64_t i0, int64_t j0, 
         for (int v = 0; v < 4; v++) vstore(prow + 16 * v, v16{});
         continue;
       }
-      if (vis == Vis::Partial) g.mask_row(sc[r], b, i0 + r0 + r, j0, s.kdoc.data());
+      if (vis == Vis::Partial) {
+        for (int v = 0; v < 4; v++) sc[r][v] = g.mask(sc[r][v], b, i0 + r0 + r, j0 + 16 * v, kdoc + 16 * v);
+      }
       for (int v = 0; v < 4; v++) vstore(prow + 16 * v, exp2v(sc[r][v] - l2));
     }
     v16 dp[4][4];  // dP = dO V^T of the same rows
-    dot_rows<4>(dp, s.dO.data() + r0 * Dp, Dp, s.vt.data(), g.D);
+    dot_rows<4>(dp, s.dO.data() + r0 * Dp, Dp, vt, D);
+#pragma GCC unroll 4
     for (int64_t r = 0; r < 4; r++) {
       const float* prow = p + (r0 + r) * BK;
       float* dsrow = ds + (r0 + r) * BK;
@@ -109,12 +119,12 @@ void block(const Geometry& g, BwdScratch& s, int64_t b, int64_t i0, int64_t j0, 
       for (int v = 0; v < 4; v++) vstore(dsrow + 16 * v, vload(prow + 16 * v) * (dp[r][v] - dd));
     }
   }
-  const int64_t krow = (s.nk + 3) / 4 * 4;
+  const int64_t krow = (nk + 3) / 4 * 4;
   if (want_kv) {
-    accum(s.dv.data(), Dp, krow, p, 1, BK, s.nq, s.dO.data(), Dp, Dp);   // dV += P^T dO
-    accum(s.dk.data(), Dp, krow, ds, 1, BK, s.nq, s.qs.data(), Dp, Dp);  // dK += dS^T (scale Q)
+    accum(s.dv.data() + f * BK * Dp, Dp, krow, p, 1, BK, s.nq, s.dO.data(), Dp, Dp);   // dV += P^T dO
+    accum(s.dk.data() + f * BK * Dp, Dp, krow, ds, 1, BK, s.nq, s.qs.data(), Dp, Dp);  // dK += dS^T (scale Q)
   }
-  if (want_dq) accum(s.dq.data(), Dp, nrow, ds, BK, 1, s.nk, s.ks.data(), Dp, Dp);  // dQ += dS (scale K)
+  if (want_dq) accum(s.dq.data(), Dp, nrow, ds, BK, 1, nk, ks, Dp, Dp);  // dQ += dS (scale K)
 }
 
 // Copies rows of dq between the tile scratch [BQ][Dp] and dq[B,T,H,D].
@@ -127,31 +137,39 @@ void dq_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int6
   }
 }
 
-// dk and dv of key tile kt of kv head hk, summing over its G query heads and all query tiles;
-// with want_dq also adds the blocks' dq into dq (the caller owns those rows).
-void key_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t hk, int64_t kt, bool want_dq) {
-  const int64_t D = g.D, Dp = g.Dp, j0 = kt * BK;
-  pack_key_tile(g, a, s, b, hk, kt);
-  std::fill(s.dk.data(), s.dk.data() + BK * Dp, 0.0f);
-  std::fill(s.dv.data(), s.dv.data() + BK * Dp, 0.0f);
+// dk and dv of key tiles kb*FK... of kv head hk, summing over its G query heads and all query
+// tiles; with want_dq also adds the blocks' dq into dq (the caller owns those rows).
+void key_block(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t hk, int64_t kb, bool want_dq) {
+  const int64_t D = g.D, Dp = g.Dp, kt0 = kb * FK, nf = std::min(FK, g.nT - kt0);
+  for (int64_t f = 0; f < nf; f++) pack_key_tile(g, a, s, f, b, hk, kt0 + f);
+  std::fill(s.dk.data(), s.dk.data() + FK * BK * Dp, 0.0f);
+  std::fill(s.dv.data(), s.dv.data() + FK * BK * Dp, 0.0f);
   for (int64_t h = hk * g.G; h < (hk + 1) * g.G; h++) {
-    for (int64_t qt = g.causal ? j0 / BQ : 0; qt < g.nT; qt++) {
-      Vis vis = g.classify(b, qt, kt);
-      if (vis == Vis::Skip) continue;
+    for (int64_t qt = g.causal ? kt0 * BK / BQ : 0; qt < g.nT; qt++) {
+      Vis vis[FK];
+      bool any = false;
+      for (int64_t f = 0; f < nf; f++) any |= (vis[f] = g.classify(b, qt, kt0 + f)) != Vis::Skip;
+      if (!any) continue;
       pack_query_tile(g, a, s, b, h, qt);
       if (want_dq) dq_tile(g, a, s, b, h, qt, true);
-      block(g, s, b, qt * BQ, j0, vis, true, want_dq);
+      for (int64_t f = 0; f < nf; f++) {
+        if (vis[f] != Vis::Skip) block(g, s, f, b, qt * BQ, (kt0 + f) * BK, vis[f], true, want_dq);
+      }
       if (want_dq) dq_tile(g, a, s, b, h, qt, false);
     }
   }
-  for (int64_t j = 0; j < s.nk; j++) {
-    const int64_t row = ((b * g.T + j0 + j) * g.Hkv + hk) * D;  // dk, dv row [D]
-    std::copy(s.dk.data() + j * Dp, s.dk.data() + j * Dp + D, a.dk + row);
-    std::copy(s.dv.data() + j * Dp, s.dv.data() + j * Dp + D, a.dv + row);
+  for (int64_t f = 0; f < nf; f++) {
+    for (int64_t j = 0; j < s.nk[f]; j++) {
+      const int64_t row = ((b * g.T + (kt0 + f) * BK + j) * g.Hkv + hk) * D;  // dk, dv row [D]
+      const float* dk = s.dk.data() + (f * BK + j) * Dp;
+      const float* dv = s.dv.data() + (f * BK + j) * Dp;
+      std::copy(dk, dk + D, a.dk + row);
+      std::copy(dv, dv + D, a.dv + row);
+    }
   }
 }
 
-// dq of query tile qt of head h, adding the key tiles in the same order as key_tile does.
+// dq of query tile qt of head h, adding the key tiles in the same order as key_block does.
 void query_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t h, int64_t qt) {
   const int64_t i0 = qt * BQ;
   pack_query_tile(g, a, s, b, h, qt);
@@ -160,16 +178,27 @@ void query_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, i
   for (int64_t kt = 0; kt < ktEnd; kt++) {
     Vis vis = g.classify(b, qt, kt);
     if (vis == Vis::Skip) continue;
-    pack_key_tile(g, a, s, b, h / g.G, kt);
-    block(g, s, b, i0, kt * BK, vis, false, true);
+    pack_key_tile(g, a, s, 0, b, h / g.G, kt);
+    block(g, s, 0, b, i0, kt * BK, vis, false, true);
   }
   dq_tile(g, a, s, b, h, qt, false);
 }
 
-void backward(const Geometry& g, const BwdArgs& a) {
+void backward(const Geometry& g, BwdArgs a) {
   const int64_t B = g.B, T = g.T, H = g.H, Hkv = g.Hkv, D = g.D, groups = B * Hkv;
-  std::vector<BwdScratch> scratch;
   const int want = num_threads();
+  std::vector<float> dd((size_t)(B * H * T));  // [B,H,T]
+  parallel_for(B * T, threads_for(B * T / 256), [&](int64_t n, int) {
+    const int64_t b = n / T, i = n % T;
+    for (int64_t h = 0; h < H; h++) {
+      const int64_t row = ((b * T + i) * H + h) * D;  // dout, out row [D]
+      double sum = 0;
+      for (int64_t d = 0; d < D; d++) sum += (double)a.dout[row + d] * a.out[row + d];
+      dd[(size_t)((b * H + h) * T + i)] = (float)sum;
+    }
+  });
+  a.dd = dd.data();
+  std::vector<BwdScratch> scratch;
   for (int t = 0; t < std::max(1, want); t++) scratch.emplace_back(g);
   if (groups >= want) {
     // A worker owns the whole (b, kv head) group: dk, dv and the dq rows of its G query heads.
@@ -179,15 +208,15 @@ void backward(const Geometry& g, const BwdArgs& a) {
         float* row = a.dq + ((b * T + i) * H + hk * g.G) * D;  // dq rows of the group's heads [G*D]
         std::fill(row, row + g.G * D, 0.0f);
       }
-      for (int64_t kt = 0; kt < g.nT; kt++) key_tile(g, a, scratch[(size_t)tid], b, hk, kt, true);
+      for (int64_t kb = 0; kb * FK < g.nT; kb++) key_block(g, a, scratch[(size_t)tid], b, hk, kb, true);
     });
     return;
   }
   // Too few groups for the threads: key tiles own dk/dv, then query tiles own dq (costliest first).
-  const int64_t kItems = groups * g.nT, qItems = B * H * g.nT;
+  const int64_t kItems = groups * ((g.nT + FK - 1) / FK), qItems = B * H * g.nT;
   parallel_for(kItems, threads_for(kItems), [&](int64_t n, int tid) {
-    const int64_t kt = n / groups, grp = n % groups;
-    key_tile(g, a, scratch[(size_t)tid], grp / Hkv, grp % Hkv, kt, false);
+    const int64_t kb = n / groups, grp = n % groups;
+    key_block(g, a, scratch[(size_t)tid], grp / Hkv, grp % Hkv, kb, false);
   });
   parallel_for(qItems, threads_for(qItems), [&](int64_t n, int tid) {
     const int64_t qt = g.nT - 1 - n / (B * H), bh = n % (B * H);

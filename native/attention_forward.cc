@@ -12,7 +12,8 @@ using namespace attn;
 
 namespace {
 
-constexpr int64_t RG = 8;  // query rows whose P @ V is accumulated together
+constexpr int64_t RG = 8;   // query rows whose P @ V is accumulated together
+constexpr int64_t FQ = 16;  // query tiles per work item, sharing each packed key tile
 
 struct FwdArgs {
   float* out;      // [B,T,H,D]
@@ -23,37 +24,48 @@ struct FwdArgs {
   float scale;
 };
 
-// One thread's tiles.
+// One thread's tiles; R = query rows of an item = min(FQ, nT) * BQ.
 struct FwdScratch {
-  Buf qs;                     // [BQ][Dp] query rows times scale
+  Buf qs;                     // [R][Dp] query rows times scale
   Buf kt;                     // [D][BK] key tile transposed, times log2(e)
   Buf vp;                     // [BK][Dp] value tile
-  Buf o;                      // [BQ][Dp] unnormalised output rows
+  Buf o;                      // [R][Dp] unnormalised output rows
   Buf p;                      // [RG][BK] probabilities of one row group
-  std::vector<float> m, l;    // [BQ] running max (base 2) and sum
+  std::vector<float> m, l;    // [R] running max (base 2) and sum
   std::vector<int32_t> kdoc;  // [BK] document ids of the key tile
-  explicit FwdScratch(const Geometry& g)
-      : qs(BQ * g.Dp), kt(g.D * BK), vp(BK * g.Dp), o(BQ * g.Dp), p(RG * BK), m(BQ), l(BQ), kdoc(BK) {}
+  FwdScratch(const Geometry& g, int64_t R)
+      : qs(R * g.Dp), kt(g.D * BK), vp(BK * g.Dp), o(R * g.Dp), p(RG * BK), m((size_t)R), l((size_t)R), kdoc(BK) {}
 };
 
-// Online-softmax update of rows r0..r0+RG of the query tile against one key tile, then
-// O[RG][Dp] = alpha * O + P[RG][BK] @ V.
+// Online-softmax update of rows r0..r0+RG (of the item, starting at query i0) against one key
+// tile, then O[RG][Dp] = alpha * O + P[RG][BK] @ V.
 void row_group(const Geometry& g, FwdScratch& s, int64_t b, int64_t i0, int64_t r0, int64_t j0, int64_t nk,
                Vis vis) {
   const int64_t Dp = g.Dp;
   float* o = s.o.data();
-  for (int64_t r4 = 0; r4 < RG; r4 += 4) {
+  for (int64_t r4 = r0; r4 < r0 + RG; r4 += 4) {
     v16 sc[4][4];  // scores of 4 rows x 64 keys, in registers
-    dot_rows<4>(sc, s.qs.data() + (r0 + r4) * Dp, Dp, s.kt.data(), g.D);
-    for (int64_t r = r4; r < r4 + 4; r++) {
-      v16(&x)[4] = sc[r - r4];
-      if (vis == Vis::Partial) g.mask_row(x, b, i0 + r0 + r, j0, s.kdoc.data());
-      float* prow = s.p.data() + r * BK;
-      float mold = s.m[(size_t)(r0 + r)];
-      float mnew = std::max(mold, hmax(vmax(vmax(x[0], x[1]), vmax(x[2], x[3]))));
+    dot_rows<4>(sc, s.qs.data() + r4 * Dp, Dp, s.kt.data(), g.D);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+      v16 x[4] = {sc[r][0], sc[r][1], sc[r][2], sc[r][3]};
+      if (vis == Vis::Partial) {
+        for (int v = 0; v < 4; v++) x[v] = g.mask(x[v], b, i0 + r4 + r, j0 + 16 * v, s.kdoc.data() + 16 * v);
+      }
+      float* prow = s.p.data() + (r4 - r0 + r) * BK;
+      float& m = s.m[(size_t)(r4 + r)];
+      float& l = s.l[(size_t)(r4 + r)];
+      float mnew = std::max(m, hmax(vmax(vmax(x[0], x[1]), vmax(x[2], x[3]))));
       if (mnew == -INFINITY) {  // nothing visible yet: this tile adds nothing
         for (int v = 0; v < 4; v++) vstore(prow + 16 * v, v16{});
         continue;
+      }
+      if (mnew > m) {  // rescale what earlier tiles summed (alpha = 0 when m = -inf)
+        float alpha = exp2v(vsplat(m - mnew))[0];
+        l *= alpha;
+        float* orow = o + (r4 + r) * Dp;
+        for (int64_t c = 0; c < Dp; c += 16) vstore(orow + c, vload(orow + c) * alpha);
+        m = mnew;
       }
       v16 sum = v16{};
       for (int v = 0; v < 4; v++) {
@@ -61,23 +73,33 @@ void row_group(const Geometry& g, FwdScratch& s, int64_t b, int64_t i0, int64_t 
         sum += pv;
         vstore(prow + 16 * v, pv);
       }
-      float alpha = std::exp2(mold - mnew);  // rescales what earlier tiles summed; 0 when mold = -inf
-      float& l = s.l[(size_t)(r0 + r)];
-      l = l * alpha + hsum(sum);
-      s.m[(size_t)(r0 + r)] = mnew;
-      if (alpha != 1.0f) {
-        float* orow = o + (r0 + r) * Dp;
-        for (int64_t c = 0; c < Dp; c += 16) vstore(orow + c, vload(orow + c) * alpha);
-      }
+      l += hsum(sum);
     }
   }
   accum(o + r0 * Dp, Dp, RG, s.p.data(), BK, 1, nk, s.vp.data(), Dp, Dp);
 }
 
-// out and lse of query tile qt of head h in batch row b.
-void forward_tile(const Geometry& g, const FwdArgs& a, FwdScratch& s, int64_t b, int64_t h, int64_t qt) {
+// Packs key tile kt of kv head hk: K^T times log2(e) into kt, V into vp, document ids into kdoc.
+void pack_kv_tile(const Geometry& g, const FwdArgs& a, FwdScratch& s, int64_t b, int64_t hk, int64_t kt) {
+  const int64_t D = g.D, Dp = g.Dp, j0 = kt * BK, nk = g.rows(kt);
+  float* ktp = s.kt.data();
+  float* vp = s.vp.data();
+  for (int64_t j = 0; j < nk; j++) {
+    const float* ks = a.k + ((b * g.T + j0 + j) * g.Hkv + hk) * D;  // k row [D]
+    for (int64_t d = 0; d < D; d++) ktp[d * BK + j] = ks[d] * LOG2E;
+  }
+  for (int64_t j = 0; j < nk; j++) {
+    const float* vs = a.v + ((b * g.T + j0 + j) * g.Hkv + hk) * D;  // v row [D]
+    std::copy(vs, vs + D, vp + j * Dp);
+  }
+  g.pack_kdoc(s.kdoc.data(), b, kt);
+}
+
+// out and lse of query tiles qt0..qt0+FQ of head h in batch row b.
+void forward_item(const Geometry& g, const FwdArgs& a, FwdScratch& s, int64_t b, int64_t h, int64_t qt0) {
   const int64_t T = g.T, H = g.H, Hkv = g.Hkv, D = g.D, Dp = g.Dp, hk = h / g.G;
-  const int64_t i0 = qt * BQ, nq = g.rows(qt), nrow = (nq + RG - 1) / RG * RG;
+  const int64_t qt1 = std::min(g.nT, qt0 + FQ), i0 = qt0 * BQ, nq = std::min(FQ * BQ, T - i0);
+  const int64_t nrow = (nq + RG - 1) / RG * RG;
   float* qs = s.qs.data();
   float* o = s.o.data();
   for (int64_t r = 0; r < nq; r++) {
@@ -89,21 +111,33 @@ void forward_tile(const Geometry& g, const FwdArgs& a, FwdScratch& s, int64_t b,
   std::fill(s.l.begin(), s.l.end(), 0.0f);
   const int64_t ktEnd = g.causal ? (i0 + nq - 1) / BK + 1 : g.nT;  // tiles above the diagonal are never read
   for (int64_t kt = 0; kt < ktEnd; kt++) {
-    Vis vis = g.classify(b, qt, kt);
-    if (vis == Vis::Skip) continue;
+    Vis vis[FQ];
+    int64_t groups = 0;  // row groups that see some of this key tile
+    for (int64_t qt = qt0; qt < qt1; qt++) {
+      vis[qt - qt0] = g.classify(b, qt, kt);
+      if (vis[qt - qt0] != Vis::Skip) groups += (std::min(nrow, (qt - qt0 + 1) * BQ) - (qt - qt0) * BQ) / RG;
+    }
+    if (groups == 0) continue;
+    pack_kv_tile(g, a, s, b, hk, kt);
     const int64_t j0 = kt * BK, nk = g.rows(kt);
-    float* ktp = s.kt.data();
-    float* vp = s.vp.data();
-    for (int64_t j = 0; j < nk; j++) {
-      const float* ks = a.k + ((b * T + j0 + j) * Hkv + hk) * D;  // k row [D]
-      const float* vs = a.v + ((b * T + j0 + j) * Hkv + hk) * D;  // v row [D]
-      for (int64_t d = 0; d < D; d++) {
-        ktp[d * BK + j] = ks[d] * LOG2E;
-        vp[j * Dp + d] = vs[d];
+    // The next key tile's rows are strided through k and v: ask for them a few per row group,
+    // so they arrive while this tile computes (all at once would stall on the fill buffers).
+    const int64_t next = (b * T + j0 + BK) * Hkv + hk, nNext = kt + 1 < ktEnd ? g.rows(kt + 1) : 0;
+    const int64_t perGroup = (nNext + groups - 1) / groups;
+    int64_t fetched = 0;
+    for (int64_t qt = qt0; qt < qt1; qt++) {
+      if (vis[qt - qt0] == Vis::Skip) continue;
+      const int64_t rEnd = std::min(nrow, (qt - qt0 + 1) * BQ);
+      for (int64_t r0 = (qt - qt0) * BQ; r0 < rEnd; r0 += RG) {
+        row_group(g, s, b, i0, r0, j0, nk, vis[qt - qt0]);
+        const int64_t n = std::min(perGroup, nNext - fetched);
+        if (n > 0) {
+          prefetch_rows(a.k + (next + fetched * Hkv) * D, Hkv * D, n, D);
+          prefetch_rows(a.v + (next + fetched * Hkv) * D, Hkv * D, n, D);
+          fetched += n;
+        }
       }
     }
-    g.pack_kdoc(s.kdoc.data(), b, kt);
-    for (int64_t r0 = 0; r0 < nrow; r0 += RG) row_group(g, s, b, i0, r0, j0, nk, vis);
   }
   for (int64_t r = 0; r < nq; r++) {
     float* dst = a.out + ((b * T + i0 + r) * H + h) * D;  // out row [D]
@@ -139,14 +173,14 @@ void AttentionForward(const Napi::CallbackInfo& info) {
   a.scale = (float)num_arg(info, 12, "scale");
   if (B * T * H == 0) return;
   Geometry g(B, T, H, Hkv, D, causal, doc);
-  const int64_t items = B * H * g.nT;
+  const int64_t nItemsPerRow = (g.nT + FQ - 1) / FQ, items = B * H * nItemsPerRow;
   const int nt = threads_for(items);
   std::vector<FwdScratch> scratch;
-  for (int t = 0; t < nt; t++) scratch.emplace_back(g);
-  // The costliest tiles (last query tiles under a causal mask) go first for balance.
+  for (int t = 0; t < nt; t++) scratch.emplace_back(g, std::min(FQ, g.nT) * BQ);
+  // The costliest items (last query tiles under a causal mask) go first for balance.
   parallel_for(items, nt, [&](int64_t n, int tid) {
-    int64_t qt = g.nT - 1 - n / (B * H), bh = n % (B * H);
-    forward_tile(g, a, scratch[(size_t)tid], bh / H, bh % H, qt);
+    int64_t qb = nItemsPerRow - 1 - n / (B * H), bh = n % (B * H);
+    forward_item(g, a, scratch[(size_t)tid], bh / H, bh % H, qb * FQ);
   });
 }
 

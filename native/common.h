@@ -80,5 +80,6 @@ void register_activations(Napi::Env env, Napi::Object exports);
 void register_crossentropy(Napi::Env env, Napi::Object exports);
 void register_adamw(Napi::Env env, Napi::Object exports);
 void register_rope(Napi::Env env, Napi::Object exports);
+void register_mpi(Napi::Env env, Napi::Object exports);
 
 }  // namespace ulysses

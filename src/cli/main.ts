@@ -23,4 +23,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-buildProgram().parse(process.argv);
+const program = buildProgram();
+// Bare `ulysses` is a request for help, not a usage error.
+if (process.argv.length <= 2) program.outputHelp();
+else program.parse(process.argv);

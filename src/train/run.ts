@@ -133,6 +133,9 @@ export function runTraining(c: UlyssesConfig, checkpoint: LoadedCheckpoint | nul
     }
     log(`model FLOPs per token (6N + 12*L*C*T): ${(fpt / 1e6).toFixed(2)} MFLOP`);
     if (checkpoint) log(`resuming from ${checkpoint.dir} at step ${checkpoint.state.step}`);
+    if (checkpoint && checkpoint.state.step >= c.train.steps) {
+      log(`the checkpoint is already at step ${checkpoint.state.step} >= train.steps ${c.train.steps}; raise --steps to train further`);
+    }
     const trainer = new Trainer({
       config: c, model, kernels, data: sampler, val, dataTokens: split.train.end, runDir,
       flopsPerToken: fpt, peakFlops: peak, log, ...(checkpoint ? { resume: checkpoint } : {}),

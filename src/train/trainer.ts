@@ -1,6 +1,7 @@
 // The one-worker training loop: gradient accumulation over micro-batches, global-norm clipping,
 // AdamW with the warmup-cosine schedule, periodic validation, metrics and checkpoints. A
 // non-finite loss or gradient stops the run before the update, so the last checkpoint stays good.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kernels } from '../kernels/kernels.js';
 import type { CausalLM, TokenBatch } from '../nn/causal-lm.js';
@@ -64,6 +65,7 @@ export class Trainer {
     const c = o.config;
     this.optimizer = new AdamW(o.kernels, o.model.params, c.optimizer.params);
     this.schedule = { ...c.scheduler.params, warmup_num_steps: warmupSteps(c), total_num_steps: schedulerTotalSteps(c) };
+    if (o.runDir) mkdirSync(o.runDir, { recursive: true });
     this.metrics = o.runDir ? new MetricsLog(join(o.runDir, 'metrics.jsonl')) : null;
     if (o.resume) {
       restoreModel(o.resume, o.model);
