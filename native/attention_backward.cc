@@ -1,7 +1,7 @@
 // Fused attention backward (flash-attention 2 style, fp32). Per (query tile, key tile) block it
-// recomputes P = exp2(s2 - lse2) from q, k and the saved lse, then dP = dO V^T,
-// dS = P * (dP - Dd) with Dd = rowsum(dO * O) (computed once per row), and accumulates dV += P^T dO, dK += dS^T Q,
-// dQ += dS K (scale folded into the packed Q and K). Overwrites dq, dk, dv.
+// recomputes P = exp2(s2 - lse2) from q, k and the saved lse, then dP = dO V^T and
+// dS = P * (dP - Dd) with Dd = rowsum(dO * O), and accumulates dV += P^T dO, dK += dS^T Q and
+// dQ += dS K (the scale is folded into the packed Q and K). Overwrites dq, dk, dv.
 //
 // Race-free and deterministic: a worker owns a whole (b, kv head) group (dk, dv and the dq of
 // its query heads) when there are enough groups; otherwise one pass owns key tiles (dk, dv) and a
@@ -32,28 +32,53 @@ struct BwdArgs {
   float scale;
 };
 
-constexpr int64_t FK = 4;  // key tiles per step of a worker: each packed query tile serves FK of them
+constexpr int64_t FK = 4;  // key tiles per key-block step: each packed query tile serves FK of them
+constexpr int64_t FQ = 4;  // query tiles per dq-pass item: each packed key tile serves FQ of them
 
-// One thread's tiles; the key side holds FK key tiles ("slots").
+// One thread's tiles: FK key-tile slots and FQ query-tile slots.
 struct BwdScratch {
   Buf kt;                     // [FK][D][BK] key tiles transposed, times log2(e)
   Buf vt;                     // [FK][D][BK] value tiles transposed
   Buf ks;                     // [FK][BK][Dp] key tiles times scale
   Buf dk, dv;                 // [FK][BK][Dp] gradient accumulators of the key tiles
-  Buf qs;                     // [BQ][Dp] query tile times scale
-  Buf dO;                     // [BQ][Dp] output gradient tile
-  Buf dq;                     // [BQ][Dp] dq of the query tile
+  Buf qs;                     // [FQ][BQ][Dp] query tiles times scale
+  Buf dO;                     // [FQ][BQ][Dp] output gradient tiles
+  Buf dq;                     // [FQ][BQ][Dp] dq of the query tiles
   Buf p, ds;                  // [BQ][BK] probabilities and score gradients of one block
-  std::vector<float> lse2;    // [BQ] row log-sum-exp, base 2
-  std::vector<float> dd;      // [BQ] rowsum(dO * O)
+  std::vector<float> lse2;    // [FQ][BQ] row log-sum-exp, base 2
+  std::vector<float> dd;      // [FQ][BQ] rowsum(dO * O)
   std::vector<int32_t> kdoc;  // [FK][BK] document ids of the key tiles
-  int64_t nk[FK] = {}, nq = 0;  // real rows of the packed key and query tiles
+  int64_t nk[FK] = {}, nq[FQ] = {};  // real rows of the packed key and query tiles
   explicit BwdScratch(const Geometry& g)
       : kt(FK * g.D * BK), vt(FK * g.D * BK), ks(FK * BK * g.Dp), dk(FK * BK * g.Dp), dv(FK * BK * g.Dp),
-        qs(BQ * g.Dp), dO(BQ * g.Dp), dq(BQ * g.Dp), p(BQ * BK), ds(BQ * BK), lse2(BQ), dd(BQ), kdoc(FK * BK) {}
+        qs(FQ * BQ * g.Dp), dO(FQ * BQ * g.Dp), dq(FQ * BQ * g.Dp), p(BQ * BK), ds(BQ * BK), lse2(FQ * BQ),
+        dd(FQ * BQ), kdoc(FK * BK) {}
 };
 
-// Packs key tile kt of kv head hk into slot f.
+// Views of one key slot and one query slot of the scratch.
+struct KeySlot {
+  const float *kt, *vt, *ks;  // [D][BK], [D][BK], [BK][Dp]
+  float *dk, *dv;             // [BK][Dp]
+  const int32_t* kdoc;        // [BK]
+  int64_t nk;
+};
+struct QuerySlot {
+  const float *qs, *dO, *lse2, *dd;  // [BQ][Dp], [BQ][Dp], [BQ], [BQ]
+  float* dq;                         // [BQ][Dp]
+  int64_t nq;
+};
+
+KeySlot key_slot(const Geometry& g, BwdScratch& s, int64_t f) {
+  const int64_t t = f * g.D * BK, r = f * BK * g.Dp;
+  return {s.kt.data() + t, s.vt.data() + t, s.ks.data() + r, s.dk.data() + r, s.dv.data() + r,
+          s.kdoc.data() + f * BK, s.nk[f]};
+}
+QuerySlot query_slot(const Geometry& g, BwdScratch& s, int64_t e) {
+  const int64_t r = e * BQ * g.Dp;
+  return {s.qs.data() + r, s.dO.data() + r, s.lse2.data() + e * BQ, s.dd.data() + e * BQ, s.dq.data() + r, s.nq[e]};
+}
+
+// Packs key tile kt of kv head hk into key slot f.
 void pack_key_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t f, int64_t b, int64_t hk,
                    int64_t kt) {
   const int64_t D = g.D, Dp = g.Dp, j0 = kt * BK;
@@ -71,67 +96,69 @@ void pack_key_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t f
   g.pack_kdoc(s.kdoc.data() + f * BK, b, kt);
 }
 
-void pack_query_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t h, int64_t qt) {
+// Packs query tile qt of head h into query slot e.
+void pack_query_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t e, int64_t b, int64_t h,
+                     int64_t qt) {
   const int64_t D = g.D, Dp = g.Dp, i0 = qt * BQ;
-  s.nq = g.rows(qt);
-  float *qs = s.qs.data(), *dO = s.dO.data();
-  for (int64_t r = 0; r < s.nq; r++) {
+  s.nq[e] = g.rows(qt);
+  float *qs = s.qs.data() + e * BQ * Dp, *dO = s.dO.data() + e * BQ * Dp;
+  for (int64_t r = 0; r < s.nq[e]; r++) {
     const int64_t row = ((b * g.T + i0 + r) * g.H + h) * D;  // q, dout row [D]
     for (int64_t d = 0; d < D; d++) {
       qs[r * Dp + d] = a.q[row + d] * a.scale;
       dO[r * Dp + d] = a.dout[row + d];
     }
-    s.dd[(size_t)r] = a.dd[(b * g.H + h) * g.T + i0 + r];
-    s.lse2[(size_t)r] = a.lse[(b * g.H + h) * g.T + i0 + r] * LOG2E;
+    s.dd[(size_t)(e * BQ + r)] = a.dd[(b * g.H + h) * g.T + i0 + r];
+    s.lse2[(size_t)(e * BQ + r)] = a.lse[(b * g.H + h) * g.T + i0 + r] * LOG2E;
   }
 }
 
-// One (query tile, key tile in slot f) block: P and dS, then dV, dK (want_kv) and dQ (want_dq) updates.
-void block(const Geometry& g, BwdScratch& s, int64_t f, int64_t b, int64_t i0, int64_t j0, Vis vis, bool want_kv,
-           bool want_dq) {
-  const int64_t D = g.D, Dp = g.Dp, nrow = (s.nq + 3) / 4 * 4, nk = s.nk[f];
-  const float *kt = s.kt.data() + f * D * BK, *vt = s.vt.data() + f * D * BK, *ks = s.ks.data() + f * BK * Dp;
-  const int32_t* kdoc = s.kdoc.data() + f * BK;
+// One (query tile, key tile) block starting at query i0 and key j0: P and dS, then the dV, dK
+// (want_kv) and dQ (want_dq) updates.
+void block(const Geometry& g, BwdScratch& s, const KeySlot& K, const QuerySlot& Q, int64_t b, int64_t i0,
+           int64_t j0, Vis vis, bool want_kv, bool want_dq) {
+  const int64_t D = g.D, Dp = g.Dp, nrow = (Q.nq + 3) / 4 * 4;
   float *p = s.p.data(), *ds = s.ds.data();
   for (int64_t r0 = 0; r0 < nrow; r0 += 4) {
     v16 sc[4][4];  // scores, then P, of 4 rows x 64 keys
-    dot_rows<4>(sc, s.qs.data() + r0 * Dp, Dp, kt, D);
+    dot_rows<4>(sc, Q.qs + r0 * Dp, Dp, K.kt, D);
 #pragma GCC unroll 4
     for (int64_t r = 0; r < 4; r++) {
       float* prow = p + (r0 + r) * BK;
-      float l2 = s.lse2[(size_t)(r0 + r)];
-      if (r0 + r >= s.nq || l2 == -INFINITY) {  // padding, or a query that sees no key
+      float l2 = Q.lse2[r0 + r];
+      if (r0 + r >= Q.nq || l2 == -INFINITY) {  // padding, or a query that sees no key
         for (int v = 0; v < 4; v++) vstore(prow + 16 * v, v16{});
         continue;
       }
       if (vis == Vis::Partial) {
-        for (int v = 0; v < 4; v++) sc[r][v] = g.mask(sc[r][v], b, i0 + r0 + r, j0 + 16 * v, kdoc + 16 * v);
+        for (int v = 0; v < 4; v++) sc[r][v] = g.mask(sc[r][v], b, i0 + r0 + r, j0 + 16 * v, K.kdoc + 16 * v);
       }
       for (int v = 0; v < 4; v++) vstore(prow + 16 * v, exp2v(sc[r][v] - l2));
     }
     v16 dp[4][4];  // dP = dO V^T of the same rows
-    dot_rows<4>(dp, s.dO.data() + r0 * Dp, Dp, vt, D);
+    dot_rows<4>(dp, Q.dO + r0 * Dp, Dp, K.vt, D);
 #pragma GCC unroll 4
     for (int64_t r = 0; r < 4; r++) {
       const float* prow = p + (r0 + r) * BK;
       float* dsrow = ds + (r0 + r) * BK;
-      float dd = r0 + r < s.nq ? s.dd[(size_t)(r0 + r)] : 0.0f;
+      float dd = r0 + r < Q.nq ? Q.dd[r0 + r] : 0.0f;
       for (int v = 0; v < 4; v++) vstore(dsrow + 16 * v, vload(prow + 16 * v) * (dp[r][v] - dd));
     }
   }
-  const int64_t krow = (nk + 3) / 4 * 4;
+  const int64_t krow = (K.nk + 3) / 4 * 4;
   if (want_kv) {
-    accum(s.dv.data() + f * BK * Dp, Dp, krow, p, 1, BK, s.nq, s.dO.data(), Dp, Dp);   // dV += P^T dO
-    accum(s.dk.data() + f * BK * Dp, Dp, krow, ds, 1, BK, s.nq, s.qs.data(), Dp, Dp);  // dK += dS^T (scale Q)
+    accum(K.dv, Dp, krow, p, 1, BK, Q.nq, Q.dO, Dp, Dp);   // dV += P^T dO
+    accum(K.dk, Dp, krow, ds, 1, BK, Q.nq, Q.qs, Dp, Dp);  // dK += dS^T (scale Q)
   }
-  if (want_dq) accum(s.dq.data(), Dp, nrow, ds, BK, 1, nk, ks, Dp, Dp);  // dQ += dS (scale K)
+  if (want_dq) accum(Q.dq, Dp, nrow, ds, BK, 1, K.nk, K.ks, Dp, Dp);  // dQ += dS (scale K)
 }
 
-// Copies rows of dq between the tile scratch [BQ][Dp] and dq[B,T,H,D].
-void dq_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t h, int64_t qt, bool load) {
+// Copies the rows of query tile qt of head h between dq[B,T,H,D] and query slot e.
+void dq_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t e, int64_t b, int64_t h, int64_t qt,
+             bool load) {
   for (int64_t r = 0; r < g.rows(qt); r++) {
     float* row = a.dq + ((b * g.T + qt * BQ + r) * g.H + h) * g.D;
-    float* tile = s.dq.data() + r * g.Dp;
+    float* tile = s.dq.data() + (e * BQ + r) * g.Dp;
     if (load) std::copy(row, row + g.D, tile);
     else std::copy(tile, tile + g.D, row);
   }
@@ -150,12 +177,13 @@ void key_block(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, in
       bool any = false;
       for (int64_t f = 0; f < nf; f++) any |= (vis[f] = g.classify(b, qt, kt0 + f)) != Vis::Skip;
       if (!any) continue;
-      pack_query_tile(g, a, s, b, h, qt);
-      if (want_dq) dq_tile(g, a, s, b, h, qt, true);
+      pack_query_tile(g, a, s, 0, b, h, qt);
+      if (want_dq) dq_tile(g, a, s, 0, b, h, qt, true);
+      const QuerySlot Q = query_slot(g, s, 0);
       for (int64_t f = 0; f < nf; f++) {
-        if (vis[f] != Vis::Skip) block(g, s, f, b, qt * BQ, (kt0 + f) * BK, vis[f], true, want_dq);
+        if (vis[f] != Vis::Skip) block(g, s, key_slot(g, s, f), Q, b, qt * BQ, (kt0 + f) * BK, vis[f], true, want_dq);
       }
-      if (want_dq) dq_tile(g, a, s, b, h, qt, false);
+      if (want_dq) dq_tile(g, a, s, 0, b, h, qt, false);
     }
   }
   for (int64_t f = 0; f < nf; f++) {
@@ -169,19 +197,24 @@ void key_block(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, in
   }
 }
 
-// dq of query tile qt of head h, adding the key tiles in the same order as key_block does.
-void query_tile(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t h, int64_t qt) {
-  const int64_t i0 = qt * BQ;
-  pack_query_tile(g, a, s, b, h, qt);
-  std::fill(s.dq.data(), s.dq.data() + BQ * g.Dp, 0.0f);
-  const int64_t ktEnd = g.causal ? (i0 + s.nq - 1) / BK + 1 : g.nT;
+// dq of query tiles qb*FQ... of head h, adding the key tiles in the same order as key_block does.
+void query_block(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, int64_t h, int64_t qb) {
+  const int64_t qt0 = qb * FQ, ne = std::min(FQ, g.nT - qt0);
+  for (int64_t e = 0; e < ne; e++) pack_query_tile(g, a, s, e, b, h, qt0 + e);
+  std::fill(s.dq.data(), s.dq.data() + FQ * BQ * g.Dp, 0.0f);
+  const int64_t ktEnd = g.causal ? (qt0 * BQ + (ne - 1) * BQ + s.nq[ne - 1] - 1) / BK + 1 : g.nT;
   for (int64_t kt = 0; kt < ktEnd; kt++) {
-    Vis vis = g.classify(b, qt, kt);
-    if (vis == Vis::Skip) continue;
+    Vis vis[FQ];
+    bool any = false;
+    for (int64_t e = 0; e < ne; e++) any |= (vis[e] = g.classify(b, qt0 + e, kt)) != Vis::Skip;
+    if (!any) continue;
     pack_key_tile(g, a, s, 0, b, h / g.G, kt);
-    block(g, s, 0, b, i0, kt * BK, vis, false, true);
+    const KeySlot K = key_slot(g, s, 0);
+    for (int64_t e = 0; e < ne; e++) {
+      if (vis[e] != Vis::Skip) block(g, s, K, query_slot(g, s, e), b, (qt0 + e) * BQ, kt * BK, vis[e], false, true);
+    }
   }
-  dq_tile(g, a, s, b, h, qt, false);
+  for (int64_t e = 0; e < ne; e++) dq_tile(g, a, s, e, b, h, qt0 + e, false);
 }
 
 void backward(const Geometry& g, BwdArgs a) {
@@ -213,14 +246,14 @@ void backward(const Geometry& g, BwdArgs a) {
     return;
   }
   // Too few groups for the threads: key tiles own dk/dv, then query tiles own dq (costliest first).
-  const int64_t kItems = groups * ((g.nT + FK - 1) / FK), qItems = B * H * g.nT;
+  const int64_t kItems = groups * ((g.nT + FK - 1) / FK), qBlocks = (g.nT + FQ - 1) / FQ, qItems = B * H * qBlocks;
   parallel_for(kItems, threads_for(kItems), [&](int64_t n, int tid) {
     const int64_t kb = n / groups, grp = n % groups;
     key_block(g, a, scratch[(size_t)tid], grp / Hkv, grp % Hkv, kb, false);
   });
   parallel_for(qItems, threads_for(qItems), [&](int64_t n, int tid) {
-    const int64_t qt = g.nT - 1 - n / (B * H), bh = n % (B * H);
-    query_tile(g, a, scratch[(size_t)tid], bh / H, bh % H, qt);
+    const int64_t qb = qBlocks - 1 - n / (B * H), bh = n % (B * H);
+    query_block(g, a, scratch[(size_t)tid], bh / H, bh % H, qb);
   });
 }
 

@@ -13,7 +13,7 @@ using namespace attn;
 namespace {
 
 constexpr int64_t RG = 8;   // query rows whose P @ V is accumulated together
-constexpr int64_t FQ = 16;  // query tiles per work item, sharing each packed key tile
+constexpr int64_t FQ = 16;  // most query tiles per work item; they share each packed key tile
 
 struct FwdArgs {
   float* out;      // [B,T,H,D]
@@ -24,7 +24,7 @@ struct FwdArgs {
   float scale;
 };
 
-// One thread's tiles; R = query rows of an item = min(FQ, nT) * BQ.
+// One thread's tiles; R = query rows of an item.
 struct FwdScratch {
   Buf qs;                     // [R][Dp] query rows times scale
   Buf kt;                     // [D][BK] key tile transposed, times log2(e)
@@ -95,10 +95,10 @@ void pack_kv_tile(const Geometry& g, const FwdArgs& a, FwdScratch& s, int64_t b,
   g.pack_kdoc(s.kdoc.data(), b, kt);
 }
 
-// out and lse of query tiles qt0..qt0+FQ of head h in batch row b.
-void forward_item(const Geometry& g, const FwdArgs& a, FwdScratch& s, int64_t b, int64_t h, int64_t qt0) {
+// out and lse of query tiles qt0..qt0+fq of head h in batch row b.
+void forward_item(const Geometry& g, const FwdArgs& a, FwdScratch& s, int64_t b, int64_t h, int64_t qt0, int64_t fq) {
   const int64_t T = g.T, H = g.H, Hkv = g.Hkv, D = g.D, Dp = g.Dp, hk = h / g.G;
-  const int64_t qt1 = std::min(g.nT, qt0 + FQ), i0 = qt0 * BQ, nq = std::min(FQ * BQ, T - i0);
+  const int64_t qt1 = std::min(g.nT, qt0 + fq), i0 = qt0 * BQ, nq = std::min(fq * BQ, T - i0);
   const int64_t nrow = (nq + RG - 1) / RG * RG;
   float* qs = s.qs.data();
   float* o = s.o.data();
@@ -173,14 +173,18 @@ void AttentionForward(const Napi::CallbackInfo& info) {
   a.scale = (float)num_arg(info, 12, "scale");
   if (B * T * H == 0) return;
   Geometry g(B, T, H, Hkv, D, causal, doc);
-  const int64_t nItemsPerRow = (g.nT + FQ - 1) / FQ, items = B * H * nItemsPerRow;
+  // Big items share packed key tiles among more queries; small ones keep the threads balanced.
+  const int want = num_threads();
+  int64_t fq = FQ;
+  while (want > 1 && fq > 1 && B * H * ((g.nT + fq - 1) / fq) < 8 * want) fq /= 2;
+  const int64_t perRow = (g.nT + fq - 1) / fq, items = B * H * perRow;
   const int nt = threads_for(items);
   std::vector<FwdScratch> scratch;
-  for (int t = 0; t < nt; t++) scratch.emplace_back(g, std::min(FQ, g.nT) * BQ);
+  for (int t = 0; t < nt; t++) scratch.emplace_back(g, std::min(fq, g.nT) * BQ);
   // The costliest items (last query tiles under a causal mask) go first for balance.
   parallel_for(items, nt, [&](int64_t n, int tid) {
-    int64_t qb = nItemsPerRow - 1 - n / (B * H), bh = n % (B * H);
-    forward_item(g, a, scratch[(size_t)tid], bh / H, bh % H, qb * FQ);
+    int64_t qb = perRow - 1 - n / (B * H), bh = n % (B * H);
+    forward_item(g, a, scratch[(size_t)tid], bh / H, bh % H, qb * fq, fq);
   });
 }
 

@@ -50,5 +50,7 @@ export class LocalAttention implements AttentionCore {
 }
 
 function checkLength(name: string, a: Float32Array, need: number): void {
-  if (a.length < need) throw new RangeError(`LocalAttention: ${name} has ${a.length} elements, the shape needs ${need}`);
+  if (a.length < need) {
+    throw new RangeError(`LocalAttention: ${name} has ${a.length} elements, the shape needs ${need}`);
+  }
 }

@@ -65,7 +65,7 @@ function collect(value: string, previous: string[]): string[] {
 export function addTrainCommand(program: Command): void {
   const cmd = program
     .command('train')
-    .description('train a model; with no options, a small GPT on the Brown corpus (about two minutes on two cores)')
+    .description('train a model; with no options, a small GPT on the Brown corpus (two to four minutes on two cores)')
     .option('--config <file>', 'JSON config (DeepSpeed-style keys; see --list-keys)')
     .option('--set <key=value>', 'set any config key, e.g. --set model.n_layers=6 (repeatable; applied last)', collect, [])
     .option('--resume <checkpoint>', 'continue from a checkpoint folder, e.g. runs/<name>/checkpoint');

@@ -81,9 +81,11 @@ export function saveCheckpoint(dir: string, model: CausalLM, opt: AdamW, state: 
   rmSync(old, { recursive: true, force: true });
 }
 
-/** Reads and verifies a checkpoint folder; refuses missing files, bad checksums and bad formats. */
-export function loadCheckpoint(dir: string): LoadedCheckpoint {
-  if (!existsSync(dir)) throw new CheckpointError(`checkpoint ${dir} does not exist`);
+/** Reads and verifies a checkpoint folder (or a run folder's checkpoint); refuses missing files, bad checksums and bad formats. */
+export function loadCheckpoint(path: string): LoadedCheckpoint {
+  if (!existsSync(path)) throw new CheckpointError(`checkpoint ${path} does not exist`);
+  // A run folder stands for its checkpoint, so `--resume runs/<name>` works too.
+  const dir = !existsSync(join(path, 'manifest.json')) && existsSync(join(path, 'checkpoint')) ? join(path, 'checkpoint') : path;
   const manifestPath = join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) {
     throw new CheckpointError(`checkpoint ${dir} has no manifest.json: not a ulysses checkpoint, or its save was interrupted`);

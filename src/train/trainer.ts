@@ -104,6 +104,7 @@ export class Trainer {
     // Every micro-batch's backward is scaled by the step's total token count, so accumulation
     // gives exactly the gradient of the mean loss over all of them.
     const total = micro.reduce((s, b) => s + countTargets(b), 0);
+    if (total === 0) throw new Error(`step ${step}: no micro-batch has a target token`);
     let lossSum = 0;
     for (const b of micro) {
       lossSum += model.forward(b).lossSum;

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test } from 'node:test';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
 import { readMetrics } from '../../src/train/metrics.js';
 
-const MAIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'ulysses-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function ulysses(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
@@ -58,7 +60,7 @@ test('prepare, train, resume and sample end to end', () => {
   assert.equal(again.code, 2);
   assert.match(again.stderr, /already holds a run; continue it with --resume/);
 
-  const resumed = ulysses('train', '--resume', join('runs', 'e2e', 'checkpoint'), '--steps', '5');
+  const resumed = ulysses('train', '--resume', join('runs', 'e2e'), '--steps', '5');
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stdout, /resuming from .* at step 3/);
   assert.deepEqual(readMetrics(join(run, 'metrics.jsonl')).map((m) => m.step), [1, 2, 3, 4, 5]);
@@ -76,7 +78,7 @@ test('bad config and bad data print one line and exit 2', () => {
   const cases: [string[], RegExp][] = [
     [['train', '--set', 'model.n_head=4'], /^ulysses: unknown config key model\.n_head; allowed: type, d_model/],
     [['train', '--steps', 'many'], /^ulysses: config key train\.steps must be an integer >= 1, got "many"/],
-    [['train', '--seq-len', '4096'], /^ulysses: data\.seq_len \(4096\) exceeds model\.max_seq_len \(256\)/],
+    [['train', '--seq-len', '4096'], /^ulysses: data\.seq_len \(4096\) exceeds model\.max_seq_len \(64\)/],
     [['train', '--set', 'sequence_parallel_size=4'], /not supported yet: only 1 is accepted \(sequence parallelism arrives with the threads backend\)/],
     [['train', '--corpus', 'missing.txt', '--steps', '1'], /^ulysses: data\.corpus: missing\.txt does not exist/],
     [['train', '--config', 'nope.json'], /^ulysses: config file nope\.json does not exist/],

@@ -166,8 +166,8 @@ for (const [label, shape, causal, docs] of cases) {
 }
 
 test('native attention matches the reference on very peaked rows (most exp underflow to 0)', () => {
-  // Scores span about +-60: far below the row max the weights are exactly 0 in fp32.
-  compare(makeCase({ B: 1, T: 150, H: 2, Hkv: 2, D: 32 }, true, 77, null, 8), 'peaked');
+  // Scores span about +-100, so about a fifth of the weights underflow to exactly 0 in fp32.
+  compare(makeCase({ B: 1, T: 150, H: 2, Hkv: 2, D: 32 }, true, 77, null, 40), 'peaked');
 });
 
 test('native attention: 1 and 2 threads give identical results', () => {

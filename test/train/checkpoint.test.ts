@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { readSafetensors } from '../../src/tensor/safetensors.js';
 import { loadCheckpoint, restoreModel, restoreOptimizer, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { parseSetOverride } from '../../src/train/config.js';
@@ -12,7 +12,9 @@ import { buildModel, kernelsFor, resolveRunConfig, runTraining } from '../../src
 import { randomArray } from '../helpers.js';
 import { tinyConfig } from './fixtures.js';
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'ulysses-ckpt-'));
+const root = mkdtempSync(join(tmpdir(), 'ulysses-ckpt-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const tmp = (): string => mkdtempSync(join(root, 't'));
 
 function savedCheckpoint(): { dir: string; weights: Float32Array; m: Float32Array } {
   const c = tinyConfig();

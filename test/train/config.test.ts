@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { CONFIG_SCHEMA } from '../../src/train/config-schema.js';
 import {
   buildConfig, defaultConfig, modelConfigOf, parseSetOverride, readConfigFile, schedulerTotalSteps, type ConfigLayer,
@@ -65,11 +65,11 @@ test('features that are not here yet are refused with why', () => {
 });
 
 test('keys that depend on each other are checked together', () => {
-  refuses([set('data.seq_len=512')], /data\.seq_len \(512\) exceeds model\.max_seq_len \(256\)/);
+  refuses([set('data.seq_len=512')], /data\.seq_len \(512\) exceeds model\.max_seq_len \(64\)/);
   refuses([set('model.n_heads=3')], /model\.n_heads \(3\) must divide model\.d_model \(128\)/);
   refuses([set('model.n_kv_heads=2')], /model\.n_kv_heads must equal model\.n_heads \(4\) for model\.type "gpt"/);
-  refuses([set('train_batch_size=32')], /train_batch_size \(32\) must equal .* = 8/);
-  refuses([set('scheduler.params.warmup_num_steps=1000')], /warmup_num_steps \(1000\) exceeds total_num_steps \(300\)/);
+  refuses([set('train_batch_size=32')], /train_batch_size \(32\) must equal .* = 16/);
+  refuses([set('scheduler.params.warmup_num_steps=5000')], /warmup_num_steps \(5000\) exceeds total_num_steps \(1000\)/);
   const llama = buildConfig([set('model.type="llama"'), set('model.n_kv_heads=2'), set('model.tie_embeddings=false')]);
   assert.equal(modelConfigOf(llama).n_kv_heads, 2);
   assert.equal(modelConfigOf(llama).d_ff % 32, 0);
@@ -77,6 +77,7 @@ test('keys that depend on each other are checked together', () => {
 
 test('layers apply in order: file, then overrides; --set values parse as JSON or text', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ulysses-config-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'c.json');
   writeFileSync(file, JSON.stringify({ train: { steps: 50 }, optimizer: { params: { lr: 0.01 } }, data: { corpus: 'a.txt' } }));
   const c = buildConfig([readConfigFile(file), set('train.steps=7'), set('data.corpus=b.txt'), set('optimizer.params.betas=[0.8,0.9]')]);
@@ -84,7 +85,7 @@ test('layers apply in order: file, then overrides; --set values parse as JSON or
   assert.equal(c.optimizer.params.lr, 0.01);
   assert.equal(c.data.corpus, 'b.txt');
   assert.deepEqual(c.optimizer.params.betas, [0.8, 0.9]);
-  assert.equal(defaultConfig().train.steps, 300, 'defaults are not mutated');
+  assert.equal(defaultConfig().train.steps, 1000, 'defaults are not mutated');
   assert.equal(schedulerTotalSteps(c), 7);
   assert.throws(() => readConfigFile(join(dir, 'missing.json')), /config file .*missing\.json does not exist/);
   writeFileSync(file, '{ bad json');

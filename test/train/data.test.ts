@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { brownCorpusDir, brownToText, loadBrownDocuments } from '../../src/train/data/brown.js';
 import { openCorpus, prepareTokenFile, resolveCorpus } from '../../src/train/data/corpus.js';
 import { splitTrainVal, validationBatches, WindowSampler } from '../../src/train/data/sampler.js';
@@ -12,7 +12,9 @@ import { DOC_SEPARATOR, decodeTokens, encodeText } from '../../src/train/data/to
 import { DataError } from '../../src/train/errors.js';
 import { rng } from '../helpers.js';
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'ulysses-data-'));
+const root = mkdtempSync(join(tmpdir(), 'ulysses-data-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const tmp = (): string => mkdtempSync(join(root, 't'));
 
 test('byte tokenizer round-trips UTF-8 text and maps separators', () => {
   const text = 'Grüße, 世界! naïve café — 🙂\nline two';

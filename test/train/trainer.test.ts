@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import type { TokenBatch } from '../../src/nn/causal-lm.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { NonFiniteLossError } from '../../src/train/errors.js';
@@ -12,7 +12,9 @@ import { Trainer, type BatchSource } from '../../src/train/trainer.js';
 import { assertClose } from '../helpers.js';
 import { ArrayBatchSource, BigramLM, patternTokens, tinyConfig } from './fixtures.js';
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'ulysses-trainer-'));
+const root = mkdtempSync(join(tmpdir(), 'ulysses-trainer-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const tmp = (): string => mkdtempSync(join(root, 't'));
 
 /** A text corpus long enough for tiny runs, written once per test file. */
 const corpusDir = tmp();
