@@ -2,7 +2,7 @@
 // build/Release/ulysses_native.node exports; argument order follows the Kernels interface
 // with shapes and masks flattened into plain numbers and typed arrays.
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -68,6 +68,22 @@ function addonPath(): string {
 
 let cached: NativeAddon | undefined;
 
+/**
+ * OpenBLAS picks its kernels when the library loads and misreads some AVX-512 CPUs as
+ * "Prescott" (SSE3), about 5x slower; naming the core type from /proc/cpuinfo avoids that.
+ * The environment is process-wide, so this must run in the main thread before any rank loads
+ * the addon; a value the user set is kept.
+ */
+export function chooseOpenBlasCore(): void {
+  if (process.env['OPENBLAS_CORETYPE'] || !existsSync('/proc/cpuinfo')) return;
+  const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(/\s+/) ?? [];
+  if (flags.includes('avx512f') && flags.includes('avx512bw') && flags.includes('avx512vl')) {
+    process.env['OPENBLAS_CORETYPE'] = 'SkylakeX';
+  } else if (flags.includes('avx2') && flags.includes('fma')) {
+    process.env['OPENBLAS_CORETYPE'] = 'Haswell';
+  }
+}
+
 /** Loads the addon once per thread; throws an error that says why and what to run. */
 export function loadNativeAddon(): NativeAddon {
   if (cached) return cached;
@@ -79,6 +95,7 @@ export function loadNativeAddon(): NativeAddon {
         'or `npm run build:native` in the ulysses folder.',
     );
   }
+  chooseOpenBlasCore();
   try {
     cached = createRequire(import.meta.url)(path) as NativeAddon;
   } catch (err: unknown) {
