@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { chooseOpenBlasCore } from '../../kernels/native/binding.js';
 import type { Communicator } from '../communicator.js';
 import { controlLayout, createControl } from './layout.js';
 import { Mailbox } from './mailbox.js';
@@ -61,6 +62,8 @@ export function launchThreads<R = unknown>(
 ): Promise<R[]> {
   if (!Number.isInteger(world) || world < 1) throw new RangeError(`launchThreads: world must be a positive integer, got ${world}`);
   const opts = resolveOptions(options);
+  // Workers inherit the process environment, which only the main thread can change.
+  chooseOpenBlasCore();
   const graceMs = options.graceMs ?? opts.timeoutMs;
   if (!(graceMs >= 0)) throw new RangeError(`launchThreads: option graceMs must be a non-negative number, got ${graceMs}`);
   const layout = controlLayout(world, opts.slots);
