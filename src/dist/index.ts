@@ -1,5 +1,5 @@
 // Public surface of the distributed runtime: the Communicator contract, groups and the rank grid,
-// accounting, errors, and the worker-thread backend.
+// accounting, errors, the worker-thread and Open MPI backends, and runSpmd over either.
 export type {
   ChunkCounts, CollectiveName, CommHandle, Communicator, Payload, ReduceOp,
 } from './communicator.js';
@@ -16,3 +16,12 @@ export { CommAbortedError, CommError, CommMismatchError, CommTimeoutError } from
 export { RankFailedError, launchThreads, singleRankCommunicator } from './threads/launcher.js';
 export type { LaunchOptions, RankMain } from './threads/launcher.js';
 export type { ThreadsOptions } from './threads/threads-communicator.js';
+export { MpiCommunicator } from './mpi/mpi-communicator.js';
+export { mpiCommunicator } from './mpi/setup.js';
+export type { MpiCommunicatorOptions, PerWorld } from './mpi/setup.js';
+export { DEFAULT_MPI_OPTIONS } from './mpi/mpi-options.js';
+export type { MpiOptions } from './mpi/mpi-options.js';
+export { gridGroupLists } from './mpi/comm-registry.js';
+export type { GroupLists } from './mpi/comm-registry.js';
+export { detectMpiLaunch, runSpmd } from './spmd.js';
+export type { SpmdBackend, SpmdOptions } from './spmd.js';

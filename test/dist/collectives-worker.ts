@@ -1,8 +1,10 @@
-// Program every rank runs in collectives.test.ts: each collective on the world group and on grid
-// subgroups, fp32 and bf16, equal and uneven sizes, checked exactly inside the rank. Values are small
-// integers so fp32 sums are exact; bf16 sums are compared with an fp32 sum rounded once.
+// Program every rank runs in collectives.test.ts (threads) and test/dist-mpi (MPI): each collective
+// on the world group and on grid subgroups, fp32 and bf16, equal and uneven sizes, checked exactly
+// inside the rank. Values are small integers so fp32 sums are exact in any order; bf16 sums are
+// compared with an fp32 sum rounded once.
 import type { Communicator, Group, Payload } from '../../src/dist/communicator.js';
-import { makeGrid, rankGroups } from '../../src/dist/grid.js';
+import { makeGrid, rankGroups, type RankGrid } from '../../src/dist/grid.js';
+import { gridGroupLists } from '../../src/dist/mpi/comm-registry.js';
 import { bf16ToF32, f32ToBf16 } from '../../src/tensor/bf16.js';
 
 type Dtype = 'fp32' | 'bf16';
@@ -157,7 +159,7 @@ function checkGroup(comm: Communicator, g: Group, dtypes: readonly Dtype[]): voi
 }
 
 /** Grid shapes exercised per world size: subgroups with strided and consecutive members. */
-function gridFor(P: number): ReturnType<typeof makeGrid> {
+export function gridFor(P: number): RankGrid {
   if (P === 8) return makeGrid({ dp: 2, sp: 4, ring: 2 });
   if (P === 4) return makeGrid({ dp: 2, sp: 2 });
   return makeGrid({ dp: 1, sp: P });
@@ -216,6 +218,11 @@ async function runAsync(comm: Communicator): Promise<number> {
   many.forEach((b, t) => expectArray(`async allReduce max #${t}`, b, Float32Array.from([P - 1 + t])));
   if (!h1.test() || !hs.every((h) => h.test())) throw new Error('test() is false after wait()');
   return busy > 0 ? comm.snapshot().total.calls : -1;
+}
+
+/** The groups this program uses, so the MPI backend can create their communicators up front. */
+export function groups(world: number): number[][] {
+  return gridGroupLists(gridFor(world));
 }
 
 export async function main(comm: Communicator, args: CollectivesArgs): Promise<number> {

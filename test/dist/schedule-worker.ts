@@ -4,6 +4,7 @@
 // await (so the event loop runs mid-job) or by waitSync.
 import type { CommHandle, Communicator, Group } from '../../src/dist/communicator.js';
 import { makeGrid, rankGroups } from '../../src/dist/grid.js';
+import { gridGroupLists } from '../../src/dist/mpi/comm-registry.js';
 import { rng } from '../helpers.js';
 
 export interface ScheduleArgs {
@@ -46,13 +47,18 @@ function launch(comm: Communicator, g: Group, kind: number, n: number, async: bo
   })];
 }
 
+/** The groups this program uses, so the MPI backend can create their communicators up front. */
+export function groups(world: number): number[][] {
+  return gridGroupLists(makeGrid({ dp: 2, sp: world / 2 }));
+}
+
 export async function main(comm: Communicator, args: ScheduleArgs): Promise<number> {
-  const groups = rankGroups(makeGrid({ dp: 2, sp: comm.worldSize / 2 }), comm.rank);
+  const mine = rankGroups(makeGrid({ dp: 2, sp: comm.worldSize / 2 }), comm.rank);
   const choice = rng(args.seed);
   const pick = (k: number): number => Math.floor(choice() * k);
   const pending: [CommHandle, Check][] = [];
   for (let step = 0; step < args.steps; step++) {
-    const g = [comm.world, groups.sp, groups.dp][pick(3)] as Group;
+    const g = [comm.world, mine.sp, mine.dp][pick(3)] as Group;
     const n = g.ranks.length * (1 + Math.floor(choice() ** 3 * 6000));
     const [h, check] = launch(comm, g, pick(3), n, choice() < 0.5, step);
     if (h) pending.push([h, check]);
