@@ -6,9 +6,9 @@ export const EXIT_USAGE = 2;
 export const EXIT_DIVERGED = 3;
 
 /** Runs a command body and turns known errors into a message and an exit code. */
-export function runCommand(body: () => void): void {
+export async function runCommand(body: () => void | Promise<void>): Promise<void> {
   try {
-    body();
+    await body();
   } catch (err: unknown) {
     if (err instanceof UserError) {
       process.stderr.write(`ulysses: ${err.message}\n`);

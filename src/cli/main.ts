@@ -26,4 +26,4 @@ export function buildProgram(): Command {
 const program = buildProgram();
 // Bare `ulysses` is a request for help, not a usage error.
 if (process.argv.length <= 2) program.outputHelp();
-else program.parse(process.argv);
+else await program.parseAsync(process.argv);

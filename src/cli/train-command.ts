@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { CONFIG_SCHEMA } from '../train/config-schema.js';
 import { parseSetOverride, readConfigFile, type ConfigLayer } from '../train/config.js';
-import { resolveRunConfig, runTraining } from '../train/run.js';
+import { launchTraining } from '../train/parallel-run.js';
+import { resolveRunConfig } from '../train/run.js';
 import { describeSchema } from '../train/schema.js';
 import { runCommand } from './cli-errors.js';
 
@@ -27,6 +28,8 @@ const FLAGS: readonly FlagSpec[] = [
   { flag: '--model <type>', prop: 'model', path: 'model.type', text: true, help: '"gpt" or "llama"' },
   { flag: '--kernels <kind>', prop: 'kernels', path: 'train.kernels', text: true, help: '"native" or "reference"' },
   { flag: '--threads <n>', prop: 'threads', path: 'train.threads', text: false, help: 'kernel and BLAS threads' },
+  { flag: '--sp <n>', prop: 'sp', path: 'sequence_parallel_size', text: false, help: 'Ulysses sequence-parallel ranks (worker threads)' },
+  { flag: '--dp <n>', prop: 'dp', path: 'data_parallel_size', text: false, help: 'data-parallel groups of sequence-parallel ranks' },
   { flag: '--seed <n>', prop: 'seed', path: 'seed', text: false, help: 'seed of init and data order' },
   { flag: '--name <run>', prop: 'name', path: 'train.run_name', text: true, help: 'run folder name (default: a timestamp)' },
   { flag: '--out-dir <dir>', prop: 'outDir', path: 'train.out_dir', text: true, help: 'folder of run folders (default: runs)' },
@@ -75,7 +78,7 @@ export function addTrainCommand(program: Command): void {
     .option('--list-keys', 'list every config key with its meaning and allowed values, and exit')
     .addHelpText('after', '\nPrecedence: defaults < --config file < flags < --set. Unknown keys are errors.\nOutputs: <out_dir>/<name>/config.json, metrics.jsonl, checkpoint/ (Hugging Face safetensors + config.json).')
     .action((opts: TrainOptions) =>
-      runCommand(() => {
+      runCommand(async () => {
         if (opts.listKeys) {
           console.log(describeSchema(CONFIG_SCHEMA).join('\n'));
           return;
@@ -85,7 +88,7 @@ export function addTrainCommand(program: Command): void {
           console.log(JSON.stringify(config, null, 2));
           return;
         }
-        runTraining(config, checkpoint);
+        await launchTraining(config, checkpoint);
       }),
     );
 }

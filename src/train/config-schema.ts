@@ -18,8 +18,14 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
   sequence_parallel_size: {
     kind: 'int',
     min: 1,
-    doc: 'Ulysses sequence-parallel degree',
-    supported: { values: [1], why: 'sequence parallelism arrives with the threads backend' },
+    max: 4096,
+    doc: 'Ulysses sequence-parallel degree: ranks sharing every sequence (at most model.n_heads and data.seq_len)',
+  },
+  data_parallel_size: {
+    kind: 'int',
+    min: 1,
+    max: 4096,
+    doc: 'data-parallel degree: groups of sequence-parallel ranks reading different sequences',
   },
   zero_optimization: {
     kind: 'section',

@@ -32,3 +32,19 @@ export class NonFiniteLossError extends Error {
     super(`${what} is ${value} at step ${step}; the run stopped (the last good checkpoint is kept)`);
   }
 }
+
+/**
+ * The error a failed rank of a parallel run reported, rebuilt in the main thread as the class it
+ * had there, so user errors and divergence end the command the same way as in a one-worker run.
+ */
+export function errorFromRank(e: { name: string; message: string; stack?: string }): Error {
+  const classes: Record<string, new (message: string) => UserError> = { UserError, ConfigError, DataError, CheckpointError };
+  const C = classes[e.name];
+  if (C) return new C(e.message);
+  const nf = /^(.*) is (\S+) at step (\d+);/.exec(e.message);
+  if (e.name === 'NonFiniteLossError' && nf) return new NonFiniteLossError(Number(nf[3]), nf[1] ?? 'loss', Number(nf[2]));
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.stack) err.stack = e.stack;
+  return err;
+}

@@ -25,6 +25,10 @@ export interface StepMetrics {
   tokens_per_s: number;
   mfu: number | null;
   time_ms: number;
+  /** Communication of this rank in the step (parallel runs): time, bytes sent, of which all-to-all. */
+  comm_ms?: number;
+  comm_bytes_sent?: number;
+  comm_a2a_bytes_sent?: number;
   val_loss?: number;
 }
 
@@ -76,6 +80,13 @@ export function formatProgress(m: StepMetrics, totalSteps: number): string {
   ];
   if (m.mfu !== null) parts.push(`mfu ${(100 * m.mfu).toFixed(1)}%`);
   parts.push(`${m.time_ms.toFixed(0)} ms`);
+  if (m.comm_ms !== undefined && m.comm_bytes_sent !== undefined) {
+    const a2a = m.comm_a2a_bytes_sent ?? 0;
+    parts.push(
+      `comm ${m.comm_ms.toFixed(0)} ms ${(m.comm_bytes_sent / 1e6).toFixed(2)} MB ` +
+        `(a2a ${(a2a / 1e6).toFixed(2)}, allreduce ${((m.comm_bytes_sent - a2a) / 1e6).toFixed(2)})`,
+    );
+  }
   if (m.val_loss !== undefined) parts.push(`val_loss ${m.val_loss.toFixed(4)}`);
   return parts.join(' | ');
 }

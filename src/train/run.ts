@@ -1,5 +1,6 @@
-// Assembles a training run from a config: kernels, model, data, run folder, peak-FLOPs
-// measurement, optional resume; then hands everything to the Trainer.
+// Assembles a one-worker training run from a config: kernels, model, data, run folder, peak-FLOPs
+// measurement, optional resume; then hands everything to the Trainer. The pieces a parallel run
+// shares with it (data checks, run folder, header lines) live here too.
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Kernels } from '../kernels/kernels.js';
@@ -8,11 +9,12 @@ import { createReferenceKernels } from '../kernels/reference/reference-kernels.j
 import type { CausalLM } from '../nn/causal-lm.js';
 import { createModel, validateModelConfig } from '../nn/create-model.js';
 import type { ModelConfig } from '../nn/model-config.js';
+import type { TokenSource } from './data/token-source.js';
 import { writeFileAtomic } from '../tensor/safetensors.js';
 import { loadCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
-import { buildConfig, modelConfigOf, threadsOf, type ConfigLayer, type UlyssesConfig } from './config.js';
+import { buildConfig, modelConfigOf, threadsOf, worldSizeOf, type ConfigLayer, type UlyssesConfig } from './config.js';
 import { openCorpus } from './data/corpus.js';
-import { splitTrainVal, validationBatches, WindowSampler } from './data/sampler.js';
+import { splitTrainVal, validationBatches, WindowSampler, type DataSplit } from './data/sampler.js';
 import { CheckpointError, ConfigError, UserError } from './errors.js';
 import { flopsPerToken } from './metrics.js';
 import { measurePeakFlops } from './peak-flops.js';
@@ -47,7 +49,7 @@ export function buildModel(c: UlyssesConfig, kernels: Kernels): CausalLM {
 }
 
 /** The data stream gets its own seed so changing the model does not change the batches. */
-function dataSeed(seed: number): number {
+export function dataSeed(seed: number): number {
   return (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + 1) >>> 0;
 }
 
@@ -75,7 +77,7 @@ function timestampName(): string {
 }
 
 /** The run folder: the checkpoint's parent on resume, else out_dir/run_name (which must be unused). */
-function prepareRunDir(c: UlyssesConfig, checkpoint: LoadedCheckpoint | null): string {
+export function prepareRunDir(c: UlyssesConfig, checkpoint: LoadedCheckpoint | null): string {
   const dir = checkpoint ? dirname(resolve(checkpoint.dir)) : join(c.train.out_dir, c.train.run_name ?? timestampName());
   if (!checkpoint && (existsSync(join(dir, 'metrics.jsonl')) || existsSync(join(dir, 'checkpoint')))) {
     throw new UserError(`run folder ${dir} already holds a run; continue it with --resume ${join(dir, 'checkpoint')} or pick another --name`);
@@ -89,6 +91,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Skip the startup GEMM timing (MFU is then left out); tests use this. */
   skipPeakMeasurement?: boolean;
+  /** Parallel runs: rank 0 prints no progress lines (they print from its thread, not through log). */
+  quiet?: boolean;
 }
 
 export interface RunOutcome {
@@ -96,9 +100,15 @@ export interface RunOutcome {
   result: TrainResult;
 }
 
-/** Runs training for a resolved config, resuming from `checkpoint` when given. */
-export function runTraining(c: UlyssesConfig, checkpoint: LoadedCheckpoint | null, opts: RunOptions = {}): RunOutcome {
-  const log = opts.log ?? ((line: string): void => console.log(line));
+/** The corpus of a run, checked against the model and the checkpoint. */
+export interface RunData {
+  mc: ModelConfig;
+  source: TokenSource;
+  split: DataSplit;
+}
+
+/** Opens and checks the corpus (the caller closes source). */
+export function openRunData(c: UlyssesConfig, checkpoint: LoadedCheckpoint | null): RunData {
   const mc = checkedModelConfig(c);
   const source = openCorpus(c.data.corpus);
   try {
@@ -112,33 +122,64 @@ export function runTraining(c: UlyssesConfig, checkpoint: LoadedCheckpoint | nul
           `data.corpus ${c.data.corpus} with data.val_fraction ${c.data.val_fraction} gives ${split.train.end}`,
       );
     }
+    return { mc, source, split };
+  } catch (err: unknown) {
+    source.close();
+    throw err;
+  }
+}
+
+/** The lines every run starts with: folder, model, data, and the resume point. */
+export function logRunHeader(
+  log: (line: string) => void, c: UlyssesConfig, d: RunData, numel: number, runDir: string, checkpoint: LoadedCheckpoint | null,
+): void {
+  const { mc, source, split } = d;
+  log(`run ${runDir}: ${mc.arch} d_model ${mc.d_model}, ${mc.n_layers} layers, ${mc.n_heads} heads, ${(numel / 1e6).toFixed(2)}M parameters`);
+  const world = worldSizeOf(c);
+  const ranks = world > 1
+    ? `; ${world} ranks (sequence_parallel_size ${c.sequence_parallel_size} x data_parallel_size ${c.data_parallel_size})`
+    : '';
+  log(
+    `data ${source.description}: ${split.train.end} training tokens, ${split.val ? split.val.end - split.val.start : 0} validation tokens, ` +
+      `${source.documents} documents; ${c.train_micro_batch_size_per_gpu * c.data_parallel_size}x${c.data.seq_len} tokens x ` +
+      `${c.gradient_accumulation_steps} micro-batches per step${ranks}`,
+  );
+  log(`model FLOPs per token (6N + 12*L*C*T): ${(flopsPerToken(mc, numel, c.data.seq_len) / 1e6).toFixed(2)} MFLOP`);
+  if (checkpoint) log(`resuming from ${checkpoint.dir} at step ${checkpoint.state.step}`);
+  if (checkpoint && checkpoint.state.step >= c.train.steps) {
+    log(`the checkpoint is already at step ${checkpoint.state.step} >= train.steps ${c.train.steps}; raise --steps to train further`);
+  }
+}
+
+/** Measures the sgemm rate MFU is reported against. */
+export function measurePeak(kernels: Kernels, threads: number, log: (line: string) => void): number {
+  const size = kernels.name === 'native' ? 1024 : 256;
+  const p = measurePeakFlops(kernels, size, 0.3);
+  log(`peak: ${size}^3 sgemm with ${kernels.name} kernels, ${threads} threads: ${(p.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s (MFU is measured against this)`);
+  return p.flopsPerSecond;
+}
+
+/** Runs one-worker training for a resolved config, resuming from `checkpoint` when given. */
+export function runTraining(c: UlyssesConfig, checkpoint: LoadedCheckpoint | null, opts: RunOptions = {}): RunOutcome {
+  if (worldSizeOf(c) > 1) {
+    throw new ConfigError(`runTraining runs one worker; sequence_parallel_size x data_parallel_size = ${worldSizeOf(c)} needs launchTraining`);
+  }
+  const log = opts.log ?? ((line: string): void => console.log(line));
+  const d = openRunData(c, checkpoint);
+  const { mc, source, split } = d;
+  try {
     const threads = threadsOf(c);
     const kernels = kernelsFor(c.train.kernels, threads);
     const model = createModel(mc, { kernels, seed: c.seed });
     const sampler = new WindowSampler(source, split.train, c.data.seq_len, c.train_micro_batch_size_per_gpu, dataSeed(c.seed));
     const val = split.val ? validationBatches(source, split.val, c.data.seq_len, c.train_micro_batch_size_per_gpu, c.data.val_batches) : null;
     const runDir = prepareRunDir(c, checkpoint);
-    const fpt = flopsPerToken(mc, model.params.numel, c.data.seq_len);
-    log(`run ${runDir}: ${mc.arch} d_model ${mc.d_model}, ${mc.n_layers} layers, ${mc.n_heads} heads, ${(model.params.numel / 1e6).toFixed(2)}M parameters`);
-    log(
-      `data ${source.description}: ${split.train.end} training tokens, ${split.val ? split.val.end - split.val.start : 0} validation tokens, ` +
-        `${source.documents} documents; ${c.train_micro_batch_size_per_gpu}x${c.data.seq_len} tokens x ${c.gradient_accumulation_steps} micro-batches per step`,
-    );
-    let peak: number | null = null;
-    if (!opts.skipPeakMeasurement) {
-      const size = kernels.name === 'native' ? 1024 : 256;
-      const p = measurePeakFlops(kernels, size, 0.3);
-      peak = p.flopsPerSecond;
-      log(`peak: ${size}^3 sgemm with ${kernels.name} kernels, ${threads} threads: ${(peak / 1e9).toFixed(1)} GFLOP/s (MFU is measured against this)`);
-    }
-    log(`model FLOPs per token (6N + 12*L*C*T): ${(fpt / 1e6).toFixed(2)} MFLOP`);
-    if (checkpoint) log(`resuming from ${checkpoint.dir} at step ${checkpoint.state.step}`);
-    if (checkpoint && checkpoint.state.step >= c.train.steps) {
-      log(`the checkpoint is already at step ${checkpoint.state.step} >= train.steps ${c.train.steps}; raise --steps to train further`);
-    }
+    logRunHeader(log, c, d, model.params.numel, runDir, checkpoint);
+    const peak = opts.skipPeakMeasurement ? null : measurePeak(kernels, threads, log);
     const trainer = new Trainer({
       config: c, model, kernels, data: sampler, val, dataTokens: split.train.end, runDir,
-      flopsPerToken: fpt, peakFlops: peak, log, ...(checkpoint ? { resume: checkpoint } : {}),
+      flopsPerToken: flopsPerToken(mc, model.params.numel, c.data.seq_len), peakFlops: peak, log,
+      ...(checkpoint ? { resume: checkpoint } : {}),
     });
     const result = trainer.run();
     return { runDir, result };

@@ -1,6 +1,8 @@
-// The one-worker training loop: gradient accumulation over micro-batches, global-norm clipping,
-// AdamW with the warmup-cosine schedule, periodic validation, metrics and checkpoints. A
-// non-finite loss or gradient stops the run before the update, so the last checkpoint stays good.
+// The training loop: gradient accumulation over micro-batches, global-norm clipping, AdamW with
+// the warmup-cosine schedule, periodic validation, metrics and checkpoints. With a StepSync over
+// several ranks, token counts, losses and gradients are summed over them before the norm, so every
+// rank takes the identical update. A non-finite loss or gradient stops the run before the update,
+// so the last checkpoint stays good.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kernels } from '../kernels/kernels.js';
@@ -11,6 +13,7 @@ import { NonFiniteLossError } from './errors.js';
 import { formatProgress, MetricsLog, type StepMetrics } from './metrics.js';
 import { AdamW, clipCoefficient, globalGradNorm } from './optimizer.js';
 import { learningRateAt, type WarmupCosineParams } from './schedule.js';
+import { LocalSync, type StepSync } from './step-sync.js';
 
 /** Where training batches come from; the state makes the data position resumable. */
 export interface BatchSource {
@@ -36,6 +39,8 @@ export interface TrainerOptions {
   log?: (line: string) => void;
   /** A verified checkpoint to continue from. */
   resume?: LoadedCheckpoint;
+  /** The ranks this one trains with (default: none). Only the leader should get a runDir and log. */
+  sync?: StepSync;
 }
 
 export interface TrainResult {
@@ -60,8 +65,10 @@ export class Trainer {
   private tokensSeen = 0;
   private readonly metrics: MetricsLog | null;
   private readonly schedule: WarmupCosineParams;
+  private readonly sync: StepSync;
 
   constructor(private readonly o: TrainerOptions) {
+    this.sync = o.sync ?? new LocalSync();
     const c = o.config;
     this.optimizer = new AdamW(o.kernels, o.model.params, c.optimizer.params);
     this.schedule = { ...c.scheduler.params, warmup_num_steps: warmupSteps(c), total_num_steps: schedulerTotalSteps(c) };
@@ -81,7 +88,7 @@ export class Trainer {
     return this.step;
   }
 
-  /** Mean loss over the validation batches (forward only). */
+  /** Mean loss over the validation batches of every rank (forward only). */
   evaluate(): number {
     let sum = 0;
     let count = 0;
@@ -90,7 +97,9 @@ export class Trainer {
       sum += r.lossSum;
       count += r.count;
     }
-    return count > 0 ? sum / count : NaN;
+    const [total] = this.sync.sumCounts([count]) as [number];
+    const [lossSum] = this.sync.sumValues([sum]) as [number];
+    return total > 0 ? lossSum / total : NaN;
   }
 
   /** One optimizer step over gradient_accumulation_steps micro-batches; returns its metrics. */
@@ -98,26 +107,31 @@ export class Trainer {
     const { model, config: c } = this.o;
     const step = this.step + 1;
     const t0 = performance.now();
+    this.sync.beginStep();
     model.params.zeroGrads();
     const micro: TokenBatch[] = [];
     for (let i = 0; i < c.gradient_accumulation_steps; i++) micro.push(this.o.data.next());
-    // Every micro-batch's backward is scaled by the step's total token count, so accumulation
-    // gives exactly the gradient of the mean loss over all of them.
-    const total = micro.reduce((s, b) => s + countTargets(b), 0);
+    // Every micro-batch's backward is scaled by the step's total token count over every rank, so
+    // accumulation and the gradient sum give exactly the gradient of the mean loss over all of them.
+    const local = micro.reduce((s, b) => s + countTargets(b), 0);
+    const localTokens = micro.reduce((s, b) => s + b.B * b.T, 0);
+    const [total, tokens] = this.sync.sumCounts([local, localTokens]) as [number, number];
     if (total === 0) throw new Error(`step ${step}: no micro-batch has a target token`);
-    let lossSum = 0;
+    let localLoss = 0;
     for (const b of micro) {
-      lossSum += model.forward(b).lossSum;
+      localLoss += model.forward(b).lossSum;
       model.backward(1 / total);
     }
+    const [lossSum] = this.sync.sumValues([localLoss]) as [number];
     const loss = lossSum / total;
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, 'loss', loss);
+    this.sync.sumGradients(model.params.grads);
     const gradNorm = globalGradNorm(model.params.grads);
     if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step, 'gradient norm', gradNorm);
     const lr = learningRateAt(step, c.optimizer.params.lr, this.schedule);
     this.optimizer.update(lr, clipCoefficient(gradNorm, c.gradient_clipping));
+    const comm = this.sync.endStep();
     const seconds = (performance.now() - t0) / 1000;
-    const tokens = micro.reduce((s, b) => s + b.B * b.T, 0);
     this.step = step;
     this.tokensSeen += tokens;
     const tokensPerS = tokens / seconds;
@@ -130,6 +144,7 @@ export class Trainer {
       tokens_per_s: tokensPerS,
       mfu: fpt !== null && peak !== null && peak > 0 ? (fpt * tokensPerS) / peak : null,
       time_ms: seconds * 1000,
+      ...(comm ? { comm_ms: comm.ms, comm_bytes_sent: comm.bytesSent, comm_a2a_bytes_sent: comm.a2aBytesSent } : {}),
     };
   }
 

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { readMetrics } from '../../src/train/metrics.js';
+import { assertClose } from '../helpers.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'ulysses-cli-'));
@@ -41,12 +42,14 @@ test('prepare, train, resume and sample end to end', () => {
   const train = ulysses('train', '--corpus', 'corpus.tokens', '--steps', '3', '--out-dir', 'runs', '--name', 'e2e', ...TINY);
   assert.equal(train.code, 0, train.stderr);
   assert.match(train.stdout, /peak: 1024\^3 sgemm with native kernels, 1 threads: [\d.]+ GFLOP\/s/);
-  assert.match(train.stdout, /step 3\/3 \| loss [\d.]+ \| lr .* \| grad_norm .* tok\/s \| mfu [\d.]+%/);
+  // The defaults are sequence-parallel: two worker threads, each line with its communication.
+  assert.match(train.stdout, /2 ranks \(sequence_parallel_size 2 x data_parallel_size 1\)/);
+  assert.match(train.stdout, /step 3\/3 \| loss [\d.]+ \| lr .* \| grad_norm .* tok\/s \| mfu [\d.]+% \| \d+ ms \| comm \d+ ms [\d.]+ MB \(a2a [\d.]+, allreduce [\d.]+\)/);
   const run = join(dir, 'runs', 'e2e');
   const metrics = readMetrics(join(run, 'metrics.jsonl'));
   assert.deepEqual(metrics.map((m) => m.step), [1, 2, 3]);
   for (const m of metrics) {
-    for (const key of ['loss', 'lr', 'grad_norm', 'tokens_per_s', 'mfu', 'time_ms'] as const) {
+    for (const key of ['loss', 'lr', 'grad_norm', 'tokens_per_s', 'mfu', 'time_ms', 'comm_ms', 'comm_bytes_sent', 'comm_a2a_bytes_sent'] as const) {
       assert.equal(typeof m[key], 'number', `${key} in ${JSON.stringify(m)}`);
     }
   }
@@ -55,6 +58,12 @@ test('prepare, train, resume and sample end to end', () => {
     assert.ok(existsSync(join(run, 'checkpoint', f)), f);
   }
   assert.equal((JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { model: { d_model: number } }).model.d_model, 16);
+
+  // One worker on the same data follows the same losses.
+  const one = ulysses('train', '--corpus', 'corpus.tokens', '--steps', '3', '--out-dir', 'runs', '--name', 'one', ...TINY, '--sp', '1');
+  assert.equal(one.code, 0, one.stderr);
+  assert.doesNotMatch(one.stdout, /comm /);
+  assertClose(readMetrics(join(dir, 'runs', 'one', 'metrics.jsonl')).map((m) => m.loss), metrics.map((m) => m.loss), 1e-5, 'losses, sp 1 vs sp 2');
 
   const again = ulysses('train', '--corpus', 'corpus.tokens', '--steps', '3', '--out-dir', 'runs', '--name', 'e2e', ...TINY);
   assert.equal(again.code, 2);
@@ -78,8 +87,9 @@ test('bad config and bad data print one line and exit 2', () => {
   const cases: [string[], RegExp][] = [
     [['train', '--set', 'model.n_head=4'], /^ulysses: unknown config key model\.n_head; allowed: type, d_model/],
     [['train', '--steps', 'many'], /^ulysses: config key train\.steps must be an integer >= 1, got "many"/],
-    [['train', '--seq-len', '4096'], /^ulysses: data\.seq_len \(4096\) exceeds model\.max_seq_len \(64\)/],
-    [['train', '--set', 'sequence_parallel_size=4'], /not supported yet: only 1 is accepted \(sequence parallelism arrives with the threads backend\)/],
+    [['train', '--seq-len', '4096'], /^ulysses: data\.seq_len \(4096\) exceeds model\.max_seq_len \(1024\)/],
+    [['train', '--sp', '8'], /^ulysses: sequence_parallel_size \(8\) exceeds model\.n_heads \(4\).*use a size in 1\.\.4/],
+    [['train', '--sp', '3', '--seq-len', '2'], /^ulysses: sequence_parallel_size \(3\) exceeds data\.seq_len \(2\)/],
     [['train', '--corpus', 'missing.txt', '--steps', '1'], /^ulysses: data\.corpus: missing\.txt does not exist/],
     [['train', '--config', 'nope.json'], /^ulysses: config file nope\.json does not exist/],
     [['sample', '--checkpoint', 'nowhere'], /^ulysses: checkpoint nowhere does not exist/],

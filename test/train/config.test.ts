@@ -21,13 +21,16 @@ function refuses(layers: ConfigLayer[], pattern: RegExp): void {
   });
 }
 
-test('defaults are a valid small GPT on Brown, and every schema key has a default', () => {
+test('defaults are a valid sequence-parallel Llama on Brown, and every schema key has a default', () => {
   const c = buildConfig([]);
-  assert.equal(c.model.type, 'gpt');
+  assert.equal(c.model.type, 'llama');
   assert.equal(c.data.corpus, 'brown');
-  assert.equal(c.sequence_parallel_size, 1);
+  assert.equal(c.sequence_parallel_size, 2);
+  assert.equal(c.data_parallel_size, 1);
+  assert.equal(c.data.seq_len, 1024);
   const mc = modelConfigOf(c);
-  assert.equal(mc.d_ff, 4 * mc.d_model);
+  assert.equal(mc.d_ff, 352, '8/3 * 128 rounded up to 32');
+  assert.equal(modelConfigOf(buildConfig([set('model.type="gpt"')])).d_ff, 4 * mc.d_model, 'a gpt config inherits the other defaults');
   assert.equal(mc.n_kv_heads, mc.n_heads);
   assert.equal(schedulerTotalSteps(c), c.train.steps);
   const walk = (fields: Record<string, FieldSpec>, obj: Record<string, unknown>, prefix: string): void => {
@@ -57,19 +60,27 @@ test('wrong types and impossible values name the field and the allowed range', (
   refuses([json([1, 2])], /the config in test\.json must be an object/);
 });
 
+test('sequence-parallel sizes Ulysses cannot use are refused with the sizes that work', () => {
+  refuses([set('sequence_parallel_size=8')], /sequence_parallel_size \(8\) exceeds model\.n_heads \(4\).*use a size in 1\.\.4/);
+  refuses([set('sequence_parallel_size=3'), set('data.seq_len=2')], /sequence_parallel_size \(3\) exceeds data\.seq_len \(2\).*use a size in 1\.\.2/);
+  refuses([set('sequence_parallel_size=0')], /sequence_parallel_size must be an integer in \[1, 4096\]/);
+  refuses([set('data_parallel_size=2'), set('train_batch_size=2')], /train_batch_size \(2\) must equal .* data_parallel_size \(2\) = 4/);
+  const c = buildConfig([set('sequence_parallel_size=3'), set('data_parallel_size=2')]);
+  assert.deepEqual([c.sequence_parallel_size, c.data_parallel_size], [3, 2], 'uneven splits (3 ranks, 4 heads, 1024 tokens) are fine');
+});
+
 test('features that are not here yet are refused with why', () => {
-  refuses([json({ sequence_parallel_size: 2 })], /sequence_parallel_size = 2 is not supported yet: only 1 is accepted \(sequence parallelism arrives with the threads backend\)/);
   refuses([json({ zero_optimization: { stage: 3 } })], /zero_optimization\.stage = 3 is not supported yet: only 0/);
   refuses([json({ bf16: { enabled: true } })], /bf16\.enabled = true is not supported yet: only false/);
   refuses([json({ zero_optimization: { stage: 4 } })], /zero_optimization\.stage must be an integer in \[0, 3\]/);
 });
 
 test('keys that depend on each other are checked together', () => {
-  refuses([set('data.seq_len=512')], /data\.seq_len \(512\) exceeds model\.max_seq_len \(64\)/);
+  refuses([set('data.seq_len=2048')], /data\.seq_len \(2048\) exceeds model\.max_seq_len \(1024\)/);
   refuses([set('model.n_heads=3')], /model\.n_heads \(3\) must divide model\.d_model \(128\)/);
-  refuses([set('model.n_kv_heads=2')], /model\.n_kv_heads must equal model\.n_heads \(4\) for model\.type "gpt"/);
-  refuses([set('train_batch_size=32')], /train_batch_size \(32\) must equal .* = 16/);
-  refuses([set('scheduler.params.warmup_num_steps=5000')], /warmup_num_steps \(5000\) exceeds total_num_steps \(1000\)/);
+  refuses([set('model.type="gpt"'), set('model.n_kv_heads=2')], /model\.n_kv_heads must equal model\.n_heads \(4\) for model\.type "gpt"/);
+  refuses([set('train_batch_size=32')], /train_batch_size \(32\) must equal .* = 2/);
+  refuses([set('scheduler.params.warmup_num_steps=5000')], /warmup_num_steps \(5000\) exceeds total_num_steps \(1500\)/);
   const llama = buildConfig([set('model.type="llama"'), set('model.n_kv_heads=2'), set('model.tie_embeddings=false')]);
   assert.equal(modelConfigOf(llama).n_kv_heads, 2);
   assert.equal(modelConfigOf(llama).d_ff % 32, 0);
@@ -85,7 +96,7 @@ test('layers apply in order: file, then overrides; --set values parse as JSON or
   assert.equal(c.optimizer.params.lr, 0.01);
   assert.equal(c.data.corpus, 'b.txt');
   assert.deepEqual(c.optimizer.params.betas, [0.8, 0.9]);
-  assert.equal(defaultConfig().train.steps, 1000, 'defaults are not mutated');
+  assert.equal(defaultConfig().train.steps, 1500, 'defaults are not mutated');
   assert.equal(schedulerTotalSteps(c), 7);
   assert.throws(() => readConfigFile(join(dir, 'missing.json')), /config file .*missing\.json does not exist/);
   writeFileSync(file, '{ bad json');

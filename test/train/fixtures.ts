@@ -122,7 +122,7 @@ export class ArrayBatchSource implements BatchSource {
 /** A config for tiny, fast runs; `set` entries are key-path overrides. */
 export function tinyConfig(set: Record<string, unknown> = {}): UlyssesConfig {
   const base: Record<string, unknown> = {
-    'model.d_model': 16, 'model.n_layers': 2, 'model.n_heads': 2, 'model.max_seq_len': 16,
+    'model.type': 'gpt', sequence_parallel_size: 1, 'model.d_model': 16, 'model.n_layers': 2, 'model.n_heads': 2, 'model.max_seq_len': 16,
     'data.seq_len': 16, 'data.val_fraction': 0, 'data.val_every': 0, 'train_micro_batch_size_per_gpu': 2,
     'train.steps': 4, 'train.kernels': 'native', 'train.threads': 1, 'train.checkpoint_every': 0,
     'scheduler.params.warmup_num_steps': 1, 'optimizer.params.lr': 0.01, 'steps_per_print': 1000,

@@ -16,7 +16,7 @@ export interface TokenSource {
 
 export class MemoryTokenSource implements TokenSource {
   constructor(
-    private readonly tokens: Uint8Array | Uint16Array,
+    readonly tokens: Uint8Array | Uint16Array,
     readonly vocabSize: number,
     readonly documents: number,
     readonly description: string,

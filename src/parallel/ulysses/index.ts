@@ -1,0 +1,12 @@
+// Public surface of Ulysses sequence parallelism: the plan (who holds which tokens and heads), the
+// all-to-all layouts, DistributedAttention, batch sharding and the volume formulas.
+export { DistributedAttention } from './distributed-attention.js';
+export type { DistributedAttentionOptions } from './distributed-attention.js';
+export { gatherDocIds, MAX_DOC_ID } from './doc-ids.js';
+export { headToSeq, headToSeqStart, isEqualSplit, seqToHead, seqToHeadCounts, seqToHeadStart } from './layouts.js';
+export type { A2ALayout, PendingA2A } from './layouts.js';
+export { allowedSpSizes, checkUlyssesSizes, makeUlyssesPlan, offsetsOf, splitCounts, UlyssesConfigError } from './plan.js';
+export type { LocalKvMap, Span, UlyssesPlan } from './plan.js';
+export { batchRows, sequenceShard } from './shard-batch.js';
+export { ulyssesAttentionBytes, ulyssesEqualSplitElements } from './volume.js';
+export type { AttentionVolume } from './volume.js';
