@@ -28,8 +28,12 @@ const FLAGS: readonly FlagSpec[] = [
   { flag: '--model <type>', prop: 'model', path: 'model.type', text: true, help: '"gpt" or "llama"' },
   { flag: '--kernels <kind>', prop: 'kernels', path: 'train.kernels', text: true, help: '"native" or "reference"' },
   { flag: '--threads <n>', prop: 'threads', path: 'train.threads', text: false, help: 'kernel and BLAS threads' },
-  { flag: '--sp <n>', prop: 'sp', path: 'sequence_parallel_size', text: false, help: 'Ulysses sequence-parallel ranks (worker threads)' },
+  { flag: '--sp <n>', prop: 'sp', path: 'sequence_parallel_size', text: false, help: 'Ulysses sequence-parallel ranks' },
   { flag: '--dp <n>', prop: 'dp', path: 'data_parallel_size', text: false, help: 'data-parallel groups of sequence-parallel ranks' },
+  {
+    flag: '--backend <kind>', prop: 'backend', path: 'train.backend', text: true,
+    help: '"threads" (worker threads of this process), "mpi" (one process per rank: mpirun -np <sp x dp> ulysses train ...) or "auto" (mpi under mpirun)',
+  },
   { flag: '--seed <n>', prop: 'seed', path: 'seed', text: false, help: 'seed of init and data order' },
   { flag: '--name <run>', prop: 'name', path: 'train.run_name', text: true, help: 'run folder name (default: a timestamp)' },
   { flag: '--out-dir <dir>', prop: 'outDir', path: 'train.out_dir', text: true, help: 'folder of run folders (default: runs)' },
@@ -76,7 +80,8 @@ export function addTrainCommand(program: Command): void {
   cmd
     .option('--print-config', 'print the resolved config as JSON and exit')
     .option('--list-keys', 'list every config key with its meaning and allowed values, and exit')
-    .addHelpText('after', '\nPrecedence: defaults < --config file < flags < --set. Unknown keys are errors.\nOutputs: <out_dir>/<name>/config.json, metrics.jsonl, checkpoint/ (Hugging Face safetensors + config.json).')
+    .addHelpText('after', '\nPrecedence: defaults < --config file < flags < --set. Unknown keys are errors.\n' +
+      'Across processes or machines: mpirun -np 4 ulysses train --backend mpi --sp 4 (rank 0 writes the run folder).\nOutputs: <out_dir>/<name>/config.json, metrics.jsonl, checkpoint/ (Hugging Face safetensors + config.json).')
     .action((opts: TrainOptions) =>
       runCommand(async () => {
         if (opts.listKeys) {

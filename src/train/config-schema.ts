@@ -120,7 +120,15 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
     fields: {
       steps: { kind: 'int', min: 1, doc: 'optimizer steps' },
       kernels: { kind: 'enum', values: ['native', 'reference'], doc: 'kernel implementation' },
-      threads: { kind: 'int', min: 1, max: 1024, auto: true, doc: 'threads for kernels and BLAS ("auto" = all cores)' },
+      threads: {
+        kind: 'int', min: 1, max: 1024, auto: true,
+        doc: 'kernel and BLAS threads of one machine, split evenly over the ranks running on it ("auto" = all its cores)',
+      },
+      backend: {
+        kind: 'enum',
+        values: ['auto', 'threads', 'mpi'],
+        doc: 'how the ranks run: worker threads of this process ("threads"), one process each under mpirun, on one machine or many ("mpi"), or mpi when mpirun started this process and threads otherwise ("auto")',
+      },
       out_dir: { kind: 'string', doc: 'folder that holds run folders' },
       run_name: { kind: 'string', nullable: true, doc: 'run folder name under out_dir (null = a timestamp)' },
       checkpoint_every: { kind: 'int', min: 0, doc: 'save a checkpoint every this many steps (0 = only at the end)' },

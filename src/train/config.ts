@@ -53,6 +53,7 @@ export interface UlyssesConfig {
     steps: number;
     kernels: 'native' | 'reference';
     threads: number | Auto;
+    backend: 'auto' | 'threads' | 'mpi';
     out_dir: string;
     run_name: string | null;
     checkpoint_every: number;
@@ -103,6 +104,7 @@ export function defaultConfig(): UlyssesConfig {
       steps: 1500,
       kernels: 'native',
       threads: 'auto',
+      backend: 'auto',
       out_dir: 'runs',
       run_name: null,
       checkpoint_every: 500,
@@ -145,9 +147,23 @@ export function parseSetOverride(text: string): ConfigLayer {
   return { kind: 'set', path, value, source: `--set ${path}` };
 }
 
+function isSection(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Gives `target` the default of every key it lacks, so a checkpoint saved before a key existed resumes. */
+function addMissingDefaults(target: Record<string, unknown>, defaults: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(defaults)) {
+    const have = target[key];
+    if (have === undefined) target[key] = structuredClone(value);
+    else if (isSection(have) && isSection(value)) addMissingDefaults(have, value);
+  }
+}
+
 /** Applies the layers over the defaults, then checks keys that depend on each other. */
 export function buildConfig(layers: readonly ConfigLayer[], base: UlyssesConfig = defaultConfig()): UlyssesConfig {
   const merged = structuredClone(base) as unknown as Record<string, unknown>;
+  addMissingDefaults(merged, defaultConfig() as unknown as Record<string, unknown>);
   for (const layer of layers) {
     if (layer.kind === 'json') {
       mergeLayer(merged, layer.value, CONFIG_SCHEMA, '', layer.source);
@@ -245,4 +261,18 @@ export function worldSizeOf(c: UlyssesConfig): number {
 
 export function threadsOf(c: UlyssesConfig): number {
   return c.train.threads === 'auto' ? availableParallelism() : c.train.threads;
+}
+
+/** Where two configs first differ (key path and both values as JSON), or null when they are equal. */
+export function configDifference(mine: unknown, theirs: unknown, path = ''): { path: string; mine: string; theirs: string } | null {
+  if (isSection(mine) && isSection(theirs)) {
+    for (const key of new Set([...Object.keys(mine), ...Object.keys(theirs)])) {
+      const d = configDifference(mine[key], theirs[key], path ? `${path}.${key}` : key);
+      if (d) return d;
+    }
+    return null;
+  }
+  const a = JSON.stringify(mine) ?? 'missing';
+  const b = JSON.stringify(theirs) ?? 'missing';
+  return a === b ? null : { path: path || 'the config', mine: a, theirs: b };
 }

@@ -1,44 +1,85 @@
-// The program every rank of a parallel training run executes (SPMD): its place in the dp × sp
-// grid, the model with DistributedAttention over its sequence-parallel group, its shard of every
-// batch, and the Trainer with gradients summed over dp × sp. Rank 0 alone prints and writes.
+// The program every rank of a parallel training run executes (SPMD), on either backend: its place
+// in the dp × sp grid, the model with DistributedAttention over its sequence-parallel group, its
+// shard of every batch, and the Trainer with gradients summed over dp × sp. Rank 0 alone prints
+// and writes. Under mpi every rank is its own process, so it also checks that its config is rank
+// 0's and, when asked, measures its share of the job's GEMM peak.
 import { writeSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
 import { LocalAttention } from '../attention/local-attention.js';
 import type { Communicator } from '../dist/communicator.js';
 import { makeGrid, rankGroups } from '../dist/grid.js';
+import type { Kernels } from '../kernels/kernels.js';
 import { createModel } from '../nn/create-model.js';
 import { DistributedAttention } from '../parallel/ulysses/distributed-attention.js';
 import { loadCheckpoint } from './checkpoint.js';
-import { worldSizeOf, threadsOf, type UlyssesConfig } from './config.js';
+import { configDifference, worldSizeOf, threadsOf, type UlyssesConfig } from './config.js';
 import { openCorpus } from './data/corpus.js';
 import { splitTrainVal, validationBatches, WindowSampler } from './data/sampler.js';
 import { ShardedBatchSource, shardGlobalBatch } from './data/sharded-source.js';
 import { MemoryTokenSource, type TokenSource } from './data/token-source.js';
 import { ConfigError } from './errors.js';
 import { flopsPerToken } from './metrics.js';
+import { measurePeakFlops } from './peak-flops.js';
 import { checkedModelConfig, dataSeed, kernelsFor } from './run.js';
 import { CollectiveSync } from './step-sync.js';
 import { Trainer, type TrainResult } from './trainer.js';
 
-/** Tokens the main thread read once and shares with every rank, or a corpus each rank opens. */
+/**
+ * Tokens read once and handed to every rank (threads: in shared memory; mpi: this process's own
+ * copy, read by every rank from the corpus path), or a corpus each rank opens itself.
+ */
 export type SharedCorpus =
   | { kind: 'memory'; tokens: Uint8Array | Uint16Array; vocabSize: number; documents: number; description: string }
   | { kind: 'path'; corpus: string };
+
+export type TrainBackend = 'threads' | 'mpi';
 
 export interface SpmdTrainArgs {
   config: UlyssesConfig;
   corpus: SharedCorpus;
   /** Checkpoint folder to resume from (each rank loads it), or null. */
   resumeDir: string | null;
-  /** The run folder rank 0 writes metrics and checkpoints into. */
+  /** The run folder rank 0 writes metrics and checkpoints into (other ranks may pass ''). */
   runDir: string;
-  peakFlops: number | null;
+  /** The job's GEMM rate for MFU; 'measure': every rank times its share at once and the ranks sum them. */
+  peakFlops: number | null | 'measure';
   /** Rank 0 prints progress lines unless quiet. */
   quiet: boolean;
+  /** Which backend runs the ranks (default threads); decides how threads are split. */
+  backend?: TrainBackend;
 }
 
-/** Kernel and BLAS threads per rank so that ranks × threads stays within the threads budget. */
-export function threadsPerRank(c: UlyssesConfig): number {
-  return Math.max(1, Math.floor(threadsOf(c) / worldSizeOf(c)));
+/** What a rank returns: rank 0's run folder and the training result (threads: rank 0 only). */
+export interface SpmdTrainResult {
+  runDir: string;
+  result: TrainResult;
+}
+
+/** Ranks of this job on this machine: mpirun says so; otherwise assume all of them. */
+export function localRanks(backend: TrainBackend, world: number, env: NodeJS.ProcessEnv = process.env): number {
+  if (backend === 'threads') return world;
+  const local = Number(env['OMPI_COMM_WORLD_LOCAL_SIZE']);
+  return Number.isInteger(local) && local > 0 ? local : world;
+}
+
+/** CPUs of the machine, and those this process may run on (fewer when mpirun binds ranks to cores). */
+export interface CoreCount {
+  machine: number;
+  usable: number;
+}
+
+/**
+ * Kernel and BLAS threads per rank: train.threads is one machine's budget, split evenly over the
+ * ranks that share its cores (all of them on threads, the local ones under mpi). Under mpi, "auto"
+ * is the machine's cores over its ranks, and at most the cores mpirun bound this rank to.
+ */
+export function threadsPerRank(
+  c: UlyssesConfig, backend: TrainBackend = 'threads', env: NodeJS.ProcessEnv = process.env,
+  cores: CoreCount = { machine: cpus().length, usable: availableParallelism() },
+): number {
+  const local = localRanks(backend, worldSizeOf(c), env);
+  if (backend === 'mpi' && c.train.threads === 'auto') return Math.max(1, Math.min(cores.usable, Math.floor(cores.machine / local)));
+  return Math.max(1, Math.floor(threadsOf(c) / local));
 }
 
 /**
@@ -63,8 +104,59 @@ function openShared(corpus: SharedCorpus): TokenSource {
   return new MemoryTokenSource(corpus.tokens, corpus.vocabSize, corpus.documents, corpus.description);
 }
 
-export function main(comm: Communicator, args: SpmdTrainArgs): TrainResult | null {
+/** Rank 0's text on every rank: its length, then its UTF-16 code units (exact, surrogates included). */
+function shareText(comm: Communicator, text: string): string {
+  const length = Float32Array.of(text.length);
+  if (text.length >= 2 ** 24) throw new RangeError(`shareText: ${text.length} characters do not fit an fp32 count`);
+  comm.broadcast(length, 0, comm.world);
+  const codes = new Uint16Array(length[0] as number);
+  if (comm.rank === 0) for (let i = 0; i < codes.length; i++) codes[i] = text.charCodeAt(i);
+  comm.broadcast(codes, 0, comm.world);
+  let out = '';
+  for (let i = 0; i < codes.length; i += 8192) out += String.fromCharCode(...codes.subarray(i, i + 8192));
+  return out;
+}
+
+/**
+ * Every process of an mpi job resolved its own config from its own command line and files: a rank
+ * whose config differs from rank 0's stops the job naming the key. Returns rank 0's run folder.
+ */
+function agreeWithRankZero(comm: Communicator, c: UlyssesConfig, runDir: string): string {
+  const zero = JSON.parse(shareText(comm, JSON.stringify({ config: c, runDir }))) as { config: unknown; runDir: string };
+  const diff = configDifference(c, zero.config);
+  if (diff !== null) {
+    throw new ConfigError(
+      `rank ${comm.rank} was started with another config than rank 0: ${diff.path} is ${diff.mine} here and ${diff.theirs} on rank 0; ` +
+        'give every process of the mpirun job the same command line and config file',
+    );
+  }
+  return zero.runDir;
+}
+
+/**
+ * The job's GEMM rate: every rank runs sgemm with its own threads for the same half second and the
+ * sustained rates are summed, which counts each machine's cores once however the ranks are bound
+ * to them (the best single call would overstate ranks that share cores: each has them alone now
+ * and then).
+ */
+function measureJobPeak(comm: Communicator, kernels: Kernels, threads: number, log: ((line: string) => void) | undefined): number {
+  const size = kernels.name === 'native' ? 1024 : 256;
+  measurePeakFlops(kernels, size, 0); // one call, so page faults and BLAS start-up stay out of the window
+  comm.barrier(comm.world);
+  const p = measurePeakFlops(kernels, size, 0.5);
+  const total = Float32Array.of((p.calls * 2 * size ** 3) / p.seconds);
+  comm.allReduce(total, comm.world);
+  const rate = total[0] as number;
+  log?.(
+    `peak: ${size}^3 sgemm with ${kernels.name} kernels, ${comm.worldSize} ranks x ${threads} threads at once: ` +
+      `${(rate / 1e9).toFixed(1)} GFLOP/s in all (MFU is measured against this)`,
+  );
+  return rate;
+}
+
+export function main(comm: Communicator, args: SpmdTrainArgs): SpmdTrainResult | null {
   const c = args.config;
+  const backend = args.backend ?? 'threads';
   const sp = c.sequence_parallel_size;
   const dp = c.data_parallel_size;
   if (comm.worldSize !== sp * dp) {
@@ -73,10 +165,13 @@ export function main(comm: Communicator, args: SpmdTrainArgs): TrainResult | nul
         `launch ${sp * dp} ranks or choose sizes whose product is ${comm.worldSize}`,
     );
   }
+  const runDir = backend === 'mpi' ? agreeWithRankZero(comm, c, args.runDir) : args.runDir;
   const groups = rankGroups(makeGrid({ dp, sp }), comm.rank);
   const leader = comm.rank === 0;
-  const threads = threadsPerRank(c);
+  const log = leader && !args.quiet ? printLine : undefined;
+  const threads = threadsPerRank(c, backend);
   const kernels = kernelsFor(c.train.kernels, threads);
+  const peakFlops = args.peakFlops === 'measure' ? measureJobPeak(comm, kernels, threads, log) : args.peakFlops;
   const mc = checkedModelConfig(c);
   const N = c.data.seq_len;
   const local = new LocalAttention(kernels);
@@ -96,24 +191,27 @@ export function main(comm: Communicator, args: SpmdTrainArgs): TrainResult | nul
       ? validationBatches(source, split.val, N, dp * B, c.data.val_batches).map((b) => shardGlobalBatch(b, at))
       : null;
     const resume = args.resumeDir ? loadCheckpoint(args.resumeDir) : undefined;
-    const log = leader && !args.quiet ? printLine : undefined;
     if (log) {
       const plan = distributed?.planFor(mc.n_heads, mc.n_kv_heads);
       const layout = plan
         ? `; per sequence-parallel rank: tokens ${plan.tokenCounts.join('/')}, query heads ${plan.heads.map((h) => h.count).join('/')}, ` +
           `kv heads ${plan.kv.map((h) => h.count).join('/')}`
         : '';
-      log(`ranks: ${comm.worldSize} worker threads, ${threads} kernel/BLAS thread(s) each${layout}`);
+      const ranks = backend === 'mpi'
+        ? `${comm.worldSize} MPI processes (${localRanks(backend, comm.worldSize)} on this machine)`
+        : `${comm.worldSize} worker threads`;
+      log(`ranks: ${ranks}, ${threads} kernel/BLAS thread(s) each${layout}`);
     }
     const trainer = new Trainer({
-      config: c, model, kernels, data, val, dataTokens: split.train.end, runDir: leader ? args.runDir : null,
-      flopsPerToken: flopsPerToken(mc, model.params.numel, N), peakFlops: args.peakFlops,
+      config: c, model, kernels, data, val, dataTokens: split.train.end, runDir: leader ? runDir : null,
+      flopsPerToken: flopsPerToken(mc, model.params.numel, N), peakFlops,
       sync: new CollectiveSync(comm, groups.zero),
       ...(log ? { log } : {}),
       ...(resume ? { resume } : {}),
     });
     const result = trainer.run();
-    return leader ? result : null;
+    // A worker thread's result is copied to the main thread, which reads only rank 0's.
+    return leader || backend === 'mpi' ? { runDir, result } : null;
   } finally {
     source.close();
   }
