@@ -7,6 +7,8 @@
         "native/gemm.cc",
         "native/attention_forward.cc",
         "native/attention_backward.cc",
+        "native/attention_sparse_forward.cc",
+        "native/attention_sparse_backward.cc",
         "native/norms.cc",
         "native/activations.cc",
         "native/crossentropy.cc",

@@ -1,7 +1,9 @@
 // Fused attention backward (flash-attention 2 style, fp32). Per (query tile, key tile) block it
 // recomputes P = exp2(s2 - lse2) from q, k and the saved lse, then dP = dO V^T and
 // dS = P * (dP - Dd) with Dd = rowsum(dO * O), and accumulates dV += P^T dO, dK += dS^T Q and
-// dQ += dS K (the scale is folded into the packed Q and K). Overwrites dq, dk, dv.
+// dQ += dS K (the scale is folded into the packed Q and K). Overwrites dq, dk, dv. Blocks hidden
+// entirely by the causal, window or document conditions are skipped; a block layout goes to the
+// block-sparse kernel instead (attention_sparse_backward.cc).
 //
 // Race-free and deterministic: a worker owns a whole (b, kv head) group (dk, dv and the dq of
 // its query heads) when there are enough groups; otherwise one pass owns key tiles (dk, dv) and a
@@ -11,6 +13,7 @@
 // Shape legend: B = batch, T = sequence length, H = query heads, Hkv = key/value heads,
 // G = H / Hkv, D = head size, Dp = D rounded up to 16, BQ/BK = query/key rows per tile.
 #include "attention.h"
+#include "attention_sparse.h"
 
 namespace ulysses {
 
@@ -172,7 +175,8 @@ void key_block(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, in
   std::fill(s.dk.data(), s.dk.data() + FK * BK * Dp, 0.0f);
   std::fill(s.dv.data(), s.dv.data() + FK * BK * Dp, 0.0f);
   for (int64_t h = hk * g.G; h < (hk + 1) * g.G; h++) {
-    for (int64_t qt = g.causal ? kt0 * BK / BQ : 0; qt < g.nT; qt++) {
+    const int64_t qtEnd = g.end_query_tile(std::min(g.T, (kt0 + nf) * BK));
+    for (int64_t qt = g.first_query_tile(kt0 * BK); qt < qtEnd; qt++) {
       Vis vis[FK];
       bool any = false;
       for (int64_t f = 0; f < nf; f++) any |= (vis[f] = g.classify(b, qt, kt0 + f)) != Vis::Skip;
@@ -202,8 +206,8 @@ void query_block(const Geometry& g, const BwdArgs& a, BwdScratch& s, int64_t b, 
   const int64_t qt0 = qb * FQ, ne = std::min(FQ, g.nT - qt0);
   for (int64_t e = 0; e < ne; e++) pack_query_tile(g, a, s, e, b, h, qt0 + e);
   std::fill(s.dq.data(), s.dq.data() + FQ * BQ * g.Dp, 0.0f);
-  const int64_t ktEnd = g.causal ? (qt0 * BQ + (ne - 1) * BQ + s.nq[ne - 1] - 1) / BK + 1 : g.nT;
-  for (int64_t kt = 0; kt < ktEnd; kt++) {
+  const int64_t ktEnd = g.end_key_tile((qt0 + ne - 1) * BQ + s.nq[ne - 1]);
+  for (int64_t kt = g.first_key_tile(qt0 * BQ); kt < ktEnd; kt++) {
     Vis vis[FQ];
     bool any = false;
     for (int64_t e = 0; e < ne; e++) any |= (vis[e] = g.classify(b, qt0 + e, kt)) != Vis::Skip;
@@ -221,15 +225,7 @@ void backward(const Geometry& g, BwdArgs a) {
   const int64_t B = g.B, T = g.T, H = g.H, Hkv = g.Hkv, D = g.D, groups = B * Hkv;
   const int want = num_threads();
   std::vector<float> dd((size_t)(B * H * T));  // [B,H,T]
-  parallel_for(B * T, threads_for(B * T / 256), [&](int64_t n, int) {
-    const int64_t b = n / T, i = n % T;
-    for (int64_t h = 0; h < H; h++) {
-      const int64_t row = ((b * T + i) * H + h) * D;  // dout, out row [D]
-      double sum = 0;
-      for (int64_t d = 0; d < D; d++) sum += (double)a.dout[row + d] * a.out[row + d];
-      dd[(size_t)((b * H + h) * T + i)] = (float)sum;
-    }
-  });
+  row_dots(dd.data(), a.dout, a.out, B, T, H, D);
   a.dd = dd.data();
   std::vector<BwdScratch> scratch;
   for (int t = 0; t < std::max(1, want); t++) scratch.emplace_back(g);
@@ -257,7 +253,8 @@ void backward(const Geometry& g, BwdArgs a) {
   });
 }
 
-// attention_backward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, Hkv, D, causal, docIds | null, scale)
+// attention_backward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, Hkv, D, causal, docIds | null, scale,
+//                    [window, layout | null, blockSize, nBlocks, layoutHeads])
 void AttentionBackward(const Napi::CallbackInfo& info) {
   int64_t B = int_arg(info, 9, "B"), T = int_arg(info, 10, "T"), H = int_arg(info, 11, "H");
   int64_t Hkv = int_arg(info, 12, "Hkv"), D = int_arg(info, 13, "D");
@@ -278,12 +275,18 @@ void AttentionBackward(const Napi::CallbackInfo& info) {
   a.lse = f32_arg(info, 8, "lse", (size_t)(B * H * T));
   const int32_t* doc = i32_opt(info, 15, "docIds", (size_t)(B * T), true);
   a.scale = (float)num_arg(info, 16, "scale");
+  const MaskExtra extra = mask_extra_args(info, 17, T, H, "attention_backward");
   if (B * T * H == 0) {  // no queries: the gradients are zero
     std::fill(a.dk, a.dk + nkv, 0.0f);
     std::fill(a.dv, a.dv + nkv, 0.0f);
     return;
   }
-  backward(Geometry(B, T, H, Hkv, D, causal, doc), a);
+  if (extra.layout) {
+    sparse_attention_backward(SparseGeometry(B, T, H, Hkv, D, causal, doc, extra), a.dq, a.dk, a.dv, a.dout, a.q,
+                              a.k, a.v, a.out, a.lse, a.scale);
+    return;
+  }
+  backward(Geometry(B, T, H, Hkv, D, causal, doc, extra.window), a);
 }
 
 }  // namespace

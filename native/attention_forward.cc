@@ -1,10 +1,13 @@
 // Fused attention forward (flash-attention style, fp32): for each query tile, stream over key
 // tiles with an online softmax (running max m and sum l per row) and accumulate P @ V; only
-// lse[B,H,T] is saved. Scratch is a few tiles per thread: never a T x T matrix.
+// lse[B,H,T] is saved. Scratch is a few tiles per thread: never a T x T matrix. Tiles that the
+// causal, sliding-window or document conditions hide entirely are never read (a window w costs
+// O(T * w)); a block layout goes to the block-sparse kernel instead (attention_sparse_forward.cc).
 //
 // Shape legend: B = batch, T = sequence length, H = query heads, Hkv = key/value heads,
 // G = H / Hkv, D = head size, Dp = D rounded up to 16, BQ/BK = query/key rows per tile.
 #include "attention.h"
+#include "attention_sparse.h"
 
 namespace ulysses {
 
@@ -12,7 +15,6 @@ using namespace attn;
 
 namespace {
 
-constexpr int64_t RG = 8;   // query rows whose P @ V is accumulated together
 constexpr int64_t FQ = 16;  // most query tiles per work item; they share each packed key tile
 
 struct FwdArgs {
@@ -37,46 +39,13 @@ struct FwdScratch {
       : qs(R * g.Dp), kt(g.D * BK), vp(BK * g.Dp), o(R * g.Dp), p(RG * BK), m((size_t)R), l((size_t)R), kdoc(BK) {}
 };
 
-// Online-softmax update of rows r0..r0+RG (of the item, starting at query i0) against one key
-// tile, then O[RG][Dp] = alpha * O + P[RG][BK] @ V.
+// Online-softmax update of rows r0..r0+RG (of the item, starting at query i0) against key tile j0.
 void row_group(const Geometry& g, FwdScratch& s, int64_t b, int64_t i0, int64_t r0, int64_t j0, int64_t nk,
                Vis vis) {
-  const int64_t Dp = g.Dp;
-  float* o = s.o.data();
-  for (int64_t r4 = r0; r4 < r0 + RG; r4 += 4) {
-    v16 sc[4][4];  // scores of 4 rows x 64 keys, in registers
-    dot_rows<4>(sc, s.qs.data() + r4 * Dp, Dp, s.kt.data(), g.D);
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; r++) {
-      v16 x[4] = {sc[r][0], sc[r][1], sc[r][2], sc[r][3]};
-      if (vis == Vis::Partial) {
-        for (int v = 0; v < 4; v++) x[v] = g.mask(x[v], b, i0 + r4 + r, j0 + 16 * v, s.kdoc.data() + 16 * v);
-      }
-      float* prow = s.p.data() + (r4 - r0 + r) * BK;
-      float& m = s.m[(size_t)(r4 + r)];
-      float& l = s.l[(size_t)(r4 + r)];
-      float mnew = std::max(m, hmax(vmax(vmax(x[0], x[1]), vmax(x[2], x[3]))));
-      if (mnew == -INFINITY) {  // nothing visible yet: this tile adds nothing
-        for (int v = 0; v < 4; v++) vstore(prow + 16 * v, v16{});
-        continue;
-      }
-      if (mnew > m) {  // rescale what earlier tiles summed (alpha = 0 when m = -inf)
-        float alpha = exp2v(vsplat(m - mnew))[0];
-        l *= alpha;
-        float* orow = o + (r4 + r) * Dp;
-        for (int64_t c = 0; c < Dp; c += 16) vstore(orow + c, vload(orow + c) * alpha);
-        m = mnew;
-      }
-      v16 sum = v16{};
-      for (int v = 0; v < 4; v++) {
-        v16 pv = exp2v(x[v] - mnew);
-        sum += pv;
-        vstore(prow + 16 * v, pv);
-      }
-      l += hsum(sum);
-    }
-  }
-  accum(o + r0 * Dp, Dp, RG, s.p.data(), BK, 1, nk, s.vp.data(), Dp, Dp);
+  const int32_t* kdoc = s.kdoc.data();
+  softmax_rows(s.o.data(), s.m.data(), s.l.data(), s.p.data(), s.qs.data(), KeyTile{s.kt.data(), BK, s.vp.data()},
+               g.D, g.Dp, nk, r0, vis == Vis::Partial,
+               [&](v16 x, int64_t r, int v) { return g.mask(x, b, i0 + r, j0 + 16 * v, kdoc + 16 * v); });
 }
 
 // Packs key tile kt of kv head hk: K^T times log2(e) into kt, V into vp, document ids into kdoc.
@@ -109,8 +78,9 @@ void forward_item(const Geometry& g, const FwdArgs& a, FwdScratch& s, int64_t b,
   std::fill(o, o + nrow * Dp, 0.0f);
   std::fill(s.m.begin(), s.m.end(), -INFINITY);
   std::fill(s.l.begin(), s.l.end(), 0.0f);
-  const int64_t ktEnd = g.causal ? (i0 + nq - 1) / BK + 1 : g.nT;  // tiles above the diagonal are never read
-  for (int64_t kt = 0; kt < ktEnd; kt++) {
+  // Tiles above the diagonal or outside the window are never read.
+  const int64_t ktEnd = g.end_key_tile(i0 + nq);
+  for (int64_t kt = g.first_key_tile(i0); kt < ktEnd; kt++) {
     Vis vis[FQ];
     int64_t groups = 0;  // row groups that see some of this key tile
     for (int64_t qt = qt0; qt < qt1; qt++) {
@@ -154,7 +124,8 @@ void forward_item(const Geometry& g, const FwdArgs& a, FwdScratch& s, int64_t b,
   }
 }
 
-// attention_forward(out, lse, q, k, v, B, T, H, Hkv, D, causal, docIds | null, scale)
+// attention_forward(out, lse, q, k, v, B, T, H, Hkv, D, causal, docIds | null, scale,
+//                   [window, layout | null, blockSize, nBlocks, layoutHeads])
 void AttentionForward(const Napi::CallbackInfo& info) {
   int64_t B = int_arg(info, 5, "B"), T = int_arg(info, 6, "T"), H = int_arg(info, 7, "H");
   int64_t Hkv = int_arg(info, 8, "Hkv"), D = int_arg(info, 9, "D");
@@ -171,8 +142,14 @@ void AttentionForward(const Napi::CallbackInfo& info) {
   a.v = f32_arg(info, 4, "v", nkv);
   const int32_t* doc = i32_opt(info, 11, "docIds", (size_t)(B * T), true);
   a.scale = (float)num_arg(info, 12, "scale");
+  const MaskExtra extra = mask_extra_args(info, 13, T, H, "attention_forward");
   if (B * T * H == 0) return;
-  Geometry g(B, T, H, Hkv, D, causal, doc);
+  if (extra.layout) {
+    sparse_attention_forward(SparseGeometry(B, T, H, Hkv, D, causal, doc, extra), a.out, a.lse, a.q, a.k, a.v,
+                             a.scale);
+    return;
+  }
+  Geometry g(B, T, H, Hkv, D, causal, doc, extra.window);
   // Big items share packed key tiles among more queries; small ones keep the threads balanced.
   const int want = num_threads();
   int64_t fq = FQ;

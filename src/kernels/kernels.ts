@@ -10,12 +10,34 @@
 // gradient outputs (dinp += ..., dweight += ...), so residual branches and gradient
 // accumulation need no extra buffers. Callers zero gradients when they start a new sum.
 
-/** Which side of the attention a query may see. */
+/**
+ * Block-sparse layout: which key blocks each query block may see. Block r holds tokens
+ * [r * blockSize, min(T, (r + 1) * blockSize)), so the last block may be short.
+ */
+export interface BlockLayout {
+  /** Tokens per block, at least 1. */
+  blockSize: number;
+  /** ceil(T / blockSize). */
+  nBlocks: number;
+  /** 1 (one layout for every query head) or H (one per query head). */
+  heads: number;
+  /** [heads, nBlocks, nBlocks]: nonzero where query block r may see key block c. */
+  mask: Uint8Array;
+}
+
+/** Which keys a query may see: every condition given must hold (absent optional fields = dense). */
 export interface AttentionMaskSpec {
   /** Query i sees key j only when j <= i. */
   causal: boolean;
   /** [B, T] document id per token: query i sees key j only when docIds[i] == docIds[j]. */
   docIds: Int32Array | null;
+  /**
+   * Sliding window w (0 or absent = unlimited): query i sees key j only when i - j < w, and
+   * without causal also j - i < w. With causal, query i sees keys i-w+1..i.
+   */
+  window?: number;
+  /** Block-sparse layout over (query block, key block); null or absent = every block. */
+  blockLayout?: BlockLayout | null;
 }
 
 export interface AttentionShape {

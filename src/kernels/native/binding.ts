@@ -50,12 +50,14 @@ export interface NativeAddon {
     out: Float32Array, lse: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
     B: number, T: number, H: number, Hkv: number, D: number,
     causal: boolean, docIds: Int32Array | null, scale: number,
+    window?: number, layout?: Uint8Array | null, blockSize?: number, nBlocks?: number, layoutHeads?: number,
   ): void;
   attention_backward(
     dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array,
     q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array,
     B: number, T: number, H: number, Hkv: number, D: number,
     causal: boolean, docIds: Int32Array | null, scale: number,
+    window?: number, layout?: Uint8Array | null, blockSize?: number, nBlocks?: number, layoutHeads?: number,
   ): void;
 }
 

@@ -1,5 +1,5 @@
-// The Kernels interface backed by the C++ addon. Shapes and masks are flattened into the
-// addon's plain arguments; everything else is passed through unchanged.
+// The Kernels interface backed by the C++ addon. Shapes and masks (window and block layout
+// included) are flattened into the addon's plain arguments; everything else is passed through.
 import type { AttentionMaskSpec, AttentionShape, Kernels } from '../kernels.js';
 import { loadNativeAddon, type NativeAddon } from './binding.js';
 
@@ -22,10 +22,18 @@ export function createNativeKernels(): Kernels {
     rope_forward: a.rope_forward,
     rope_backward: a.rope_backward,
     attention_forward(out, lse, q, k, v, s: AttentionShape, m: AttentionMaskSpec, scale) {
-      a.attention_forward(out, lse, q, k, v, s.B, s.T, s.H, s.Hkv, s.D, m.causal, m.docIds, scale);
+      const l = m.blockLayout ?? null;
+      a.attention_forward(
+        out, lse, q, k, v, s.B, s.T, s.H, s.Hkv, s.D, m.causal, m.docIds, scale,
+        m.window ?? 0, l?.mask ?? null, l?.blockSize ?? 0, l?.nBlocks ?? 0, l?.heads ?? 0,
+      );
     },
     attention_backward(dq, dk, dv, dout, q, k, v, out, lse, s: AttentionShape, m: AttentionMaskSpec, scale) {
-      a.attention_backward(dq, dk, dv, dout, q, k, v, out, lse, s.B, s.T, s.H, s.Hkv, s.D, m.causal, m.docIds, scale);
+      const l = m.blockLayout ?? null;
+      a.attention_backward(
+        dq, dk, dv, dout, q, k, v, out, lse, s.B, s.T, s.H, s.Hkv, s.D, m.causal, m.docIds, scale,
+        m.window ?? 0, l?.mask ?? null, l?.blockSize ?? 0, l?.nBlocks ?? 0, l?.heads ?? 0,
+      );
     },
   };
 }

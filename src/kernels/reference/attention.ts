@@ -1,13 +1,14 @@
 // Dense reference attention: for every (b, h, query) row it materialises the scores against
 // all keys, takes a softmax and the weighted sum of values. O(T) scratch per row, O(T^2) time;
-// the readable definition the fused native kernels are tested against.
+// the readable definition the fused native kernels are tested against, for every mask the
+// contract has (causal, documents, sliding window, block-sparse layout), however sparse.
 //
 // Shape legend: B = batch, T = sequence length, H = query heads, Hkv = key/value heads
 // (H % Hkv == 0, query head h reads kv head floor(h / (H / Hkv))), D = head size.
 // Scratch is float64 so the reference is more accurate than the kernels compared with it.
 import type { AttentionMaskSpec, AttentionShape, Kernels } from '../kernels.js';
 
-/** Throws when the shape or buffers do not fit the contract. */
+/** Throws when the shape, buffers or mask do not fit the contract. */
 function checkShape(s: AttentionShape, m: AttentionMaskSpec, name: string): void {
   const { B, T, H, Hkv } = s;
   for (const [k, v] of Object.entries(s)) {
@@ -15,12 +16,33 @@ function checkShape(s: AttentionShape, m: AttentionMaskSpec, name: string): void
   }
   if (Hkv < 1 || H % Hkv !== 0) throw new RangeError(`${name}: H (${H}) must be a multiple of Hkv (${Hkv})`);
   if (m.docIds && m.docIds.length < B * T) throw new RangeError(`${name}: docIds needs ${B * T} elements`);
+  const w = m.window ?? 0;
+  if (!Number.isInteger(w) || w < 0) throw new RangeError(`${name}: window must be a non-negative integer, got ${w}`);
+  const l = m.blockLayout;
+  if (!l) return;
+  if (!Number.isInteger(l.blockSize) || l.blockSize < 1) {
+    throw new RangeError(`${name}: blockLayout.blockSize must be a positive integer, got ${l.blockSize}`);
+  }
+  const nb = Math.ceil(T / l.blockSize);
+  if (l.nBlocks !== nb) throw new RangeError(`${name}: blockLayout.nBlocks is ${l.nBlocks}, T = ${T} needs ${nb}`);
+  if (l.heads !== 1 && l.heads !== H) throw new RangeError(`${name}: blockLayout.heads must be 1 or H = ${H}`);
+  if (l.mask.length < l.heads * nb * nb) {
+    throw new RangeError(`${name}: blockLayout.mask needs ${l.heads * nb * nb} elements, has ${l.mask.length}`);
+  }
 }
 
-/** Query i sees key j (both in batch row b). */
-function visible(m: AttentionMaskSpec, T: number, b: number, i: number, j: number): boolean {
+/** Query i sees key j (both in batch row b) from query head h. */
+function visible(m: AttentionMaskSpec, T: number, b: number, h: number, i: number, j: number): boolean {
   if (m.causal && j > i) return false;
   if (m.docIds && m.docIds[b * T + i] !== m.docIds[b * T + j]) return false;
+  const w = m.window ?? 0;
+  if (w > 0 && (i - j >= w || j - i >= w)) return false;
+  const l = m.blockLayout;
+  if (l) {
+    const bs = l.blockSize;
+    const at = ((l.heads === 1 ? 0 : h) * l.nBlocks + Math.floor(i / bs)) * l.nBlocks + Math.floor(j / bs);
+    if (l.mask[at] === 0) return false;
+  }
   return true;
 }
 
@@ -37,7 +59,7 @@ function scoreRow(
   const qo = ((b * T + i) * H + h) * D; // q row [D]
   let max = -Infinity;
   for (let j = 0; j < T; j++) {
-    if (!visible(m, T, b, i, j)) {
+    if (!visible(m, T, b, h, i, j)) {
       s[j] = -Infinity;
       continue;
     }
