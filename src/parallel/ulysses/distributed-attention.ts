@@ -1,7 +1,9 @@
 // DistributedAttention: Ulysses sequence parallelism around any local attention core. Forward
 // turns q, k, v from this rank's token shard of every head into the whole sequence for this rank's
 // heads (one all-to-all each), runs the local core unchanged, and turns the output back; backward
-// mirrors it. Uneven token and head splits and grouped-query kv routing come from the plan.
+// mirrors it. Uneven token and head splits and grouped-query kv routing come from the plan. Every
+// mask condition (causal, documents, sliding window, block layouts) reaches the local core as it
+// would on one worker, because the local core sees the whole sequence (local-mask.ts).
 //
 // Shape legend: B = batch, n = tokens this rank holds, N = full sequence, H / Hkv = query / kv
 // heads, m = query heads of this rank, kv = kv heads of this rank, D = head size.
@@ -11,7 +13,8 @@ import { describeGroup, type Group } from '../../dist/group.js';
 import type { AttentionMaskSpec, AttentionShape } from '../../kernels/kernels.js';
 import { gatherDocIds } from './doc-ids.js';
 import { headToSeqStart, seqToHeadStart, type A2ALayout } from './layouts.js';
-import { makeUlyssesPlan, type UlyssesPlan } from './plan.js';
+import { checkUlyssesMask, localUlyssesMask } from './local-mask.js';
+import { makeUlyssesPlan, type Span, type UlyssesPlan } from './plan.js';
 
 export interface DistributedAttentionOptions {
   /** Full sequence length N; the token shards follow splitCounts(N, P). Changeable with setSeqLen. */
@@ -69,7 +72,9 @@ export class DistributedAttention implements AttentionCore {
       );
     }
     const N = plan.N;
-    const m = (plan.heads[me] as { count: number }).count;
+    checkUlyssesMask(mask, N, H, n);
+    const mySpan = plan.heads[me] as Span;
+    const m = mySpan.count;
     const kvc = (plan.kv[me] as { count: number }).count;
     const base = { B, D, tokenCounts: plan.tokenCounts, tokenOffsets: plan.tokenOffsets };
     const qL: A2ALayout = { ...base, Hs: H, spans: plan.heads };
@@ -91,7 +96,7 @@ export class DistributedAttention implements AttentionCore {
     const vLocal = expand ? expandHeads(vh, expand, B * N, kvc, D) : vh; // [B, N, kv or m, D]
     const outh = new Float32Array(B * N * m * D); // [B, N, m, D]
     const localShape: AttentionShape = { B, T: N, H: m, Hkv: expand ? m : kvc, D };
-    const inner = this.local.forward(outh, qh, kLocal, vLocal, localShape, { causal: mask.causal, docIds });
+    const inner = this.local.forward(outh, qh, kLocal, vLocal, localShape, localUlyssesMask(mask, docIds, mySpan));
     headToSeqStart(this.comm, this.group, qL, out, outh).finish();
     const saved: DistSaved = { owner: this, shape: { ...shape }, inner, q: qL, kv: kvL, expand, kvHeads: kvc };
     return saved;

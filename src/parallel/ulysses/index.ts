@@ -3,6 +3,7 @@
 export { DistributedAttention } from './distributed-attention.js';
 export type { DistributedAttentionOptions } from './distributed-attention.js';
 export { gatherDocIds, MAX_DOC_ID } from './doc-ids.js';
+export { checkUlyssesMask, localUlyssesMask } from './local-mask.js';
 export { headToSeq, headToSeqStart, isEqualSplit, seqToHead, seqToHeadCounts, seqToHeadStart } from './layouts.js';
 export type { A2ALayout, PendingA2A } from './layouts.js';
 export { allowedSpSizes, checkUlyssesSizes, makeUlyssesPlan, offsetsOf, splitCounts, UlyssesConfigError } from './plan.js';
