@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// The ulysses command line: train, prepare, sample. Usage errors from commander exit with code 2
+// The ulysses command line: train, prepare, sample, dashboard, report. Usage errors from commander exit with code 2
 // like config errors do.
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from './cli-errors.js';
+import { addDashboardCommand } from './dashboard-command.js';
 import { addPrepareCommand } from './prepare-command.js';
+import { addReportCommand } from './report-command.js';
 import { addSampleCommand } from './sample-command.js';
 import { addTrainCommand } from './train-command.js';
 
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   addTrainCommand(program);
   addPrepareCommand(program);
   addSampleCommand(program);
+  addDashboardCommand(program);
+  addReportCommand(program);
   return program;
 }
 
