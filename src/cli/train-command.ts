@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { CONFIG_SCHEMA } from '../train/config-schema.js';
 import { parseSetOverride, readConfigFile, type ConfigLayer } from '../train/config.js';
+import { formatMemoryPlan, planMemory } from '../train/dry-run.js';
 import { launchTraining } from '../train/parallel-run.js';
 import { resolveRunConfig } from '../train/run.js';
 import { describeSchema } from '../train/schema.js';
@@ -47,6 +48,7 @@ interface TrainOptions {
   resume?: string;
   printConfig?: boolean;
   listKeys?: boolean;
+  dryRun?: boolean;
   [prop: string]: unknown;
 }
 
@@ -80,6 +82,7 @@ export function addTrainCommand(program: Command): void {
   cmd
     .option('--print-config', 'print the resolved config as JSON and exit')
     .option('--list-keys', 'list every config key with its meaning and allowed values, and exit')
+    .option('--dry-run', 'print the memory each rank is expected to hold (parameters, gradients, optimizer, activations, buffers) and exit')
     .addHelpText('after', '\nPrecedence: defaults < --config file < flags < --set. Unknown keys are errors.\n' +
       'Across processes or machines: mpirun -np 4 ulysses train --backend mpi --sp 4 (rank 0 writes the run folder).\nOutputs: <out_dir>/<name>/config.json, metrics.jsonl, checkpoint/ (Hugging Face safetensors + config.json).')
     .action((opts: TrainOptions) =>
@@ -91,6 +94,10 @@ export function addTrainCommand(program: Command): void {
         const { config, checkpoint } = resolveRunConfig(trainLayers(opts), opts.resume ?? null);
         if (opts.printConfig) {
           console.log(JSON.stringify(config, null, 2));
+          return;
+        }
+        if (opts.dryRun) {
+          console.log(formatMemoryPlan(planMemory(config)).join('\n'));
           return;
         }
         await launchTraining(config, checkpoint);

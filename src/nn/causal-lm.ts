@@ -2,6 +2,7 @@
 //
 // Shape legend: B = batch, T = local sequence length (tokens this rank holds), V = vocabulary.
 import type { ModelConfig } from './model-config.js';
+import type { ParamProvider } from './param-provider.js';
 import type { ParameterStore } from './parameters.js';
 
 export interface TokenBatch {
@@ -40,4 +41,13 @@ export interface CausalLM {
   backward(lossScale: number): void;
   /** [B, T, V] logits of the last forward (valid until the next forward). */
   lastLogits(): Float32Array;
+  /**
+   * Parameter names per unit, the granularity a ParamProvider serves: unit 0 holds the embeddings,
+   * the final norm and the output layer (used at both ends of a pass), unit i + 1 holds block i.
+   */
+  paramUnits(): string[][];
+  /** Routes every weight and gradient access of forward and backward through p. */
+  setParamProvider(p: ParamProvider): void;
+  /** Bytes of the activation and backward scratch buffers allocated now (they grow on first use). */
+  activationBytes(): number;
 }

@@ -1,12 +1,14 @@
 // Builds a GPT or Llama model from a validated config. The attention core is injected so a
-// parallel strategy can wrap the local one without the model knowing.
+// parallel strategy can wrap the local one without the model knowing. The parameter layout, the
+// provider units and the activation estimate are available without building a model, for planning.
 import type { AttentionCore } from '../attention/attention-core.js';
 import { LocalAttention } from '../attention/local-attention.js';
 import type { Kernels } from '../kernels/kernels.js';
 import type { CausalLM } from './causal-lm.js';
 import type { ModelConfig } from './model-config.js';
-import { GPT } from './gpt.js';
-import { Llama } from './llama.js';
+import { declareGptParameters, GPT, gptActivationBytes, gptParamUnits } from './gpt.js';
+import { declareLlamaParameters, Llama, llamaActivationBytes, llamaParamUnits } from './llama.js';
+import { ParameterStore, type ParameterInfo } from './parameters.js';
 import { validateModelConfig } from './validate-config.js';
 
 export { validateModelConfig };
@@ -17,12 +19,35 @@ export interface CreateModelOptions {
   seed: number;
   /** Defaults to new LocalAttention(kernels). */
   attention?: AttentionCore;
+  /** Pad the flat parameter and gradient buffers to a multiple of this (default 1). */
+  padParamsTo?: number;
 }
 
 export function createModel(config: ModelConfig, opts: CreateModelOptions): CausalLM {
   validateModelConfig(config);
   const core = opts.attention ?? new LocalAttention(opts.kernels);
+  const store = { padMultiple: opts.padParamsTo ?? 1 };
   return config.arch === 'gpt'
-    ? new GPT(config, opts.kernels, core, opts.seed)
-    : new Llama(config, opts.kernels, core, opts.seed);
+    ? new GPT(config, opts.kernels, core, opts.seed, store)
+    : new Llama(config, opts.kernels, core, opts.seed, store);
+}
+
+/** What a model of this config holds, without allocating it: parameter infos and provider units. */
+export interface ModelLayout {
+  infos: ParameterInfo[];
+  numel: number;
+  units: string[][];
+}
+
+export function modelLayout(config: ModelConfig): ModelLayout {
+  validateModelConfig(config);
+  const store = new ParameterStore();
+  if (config.arch === 'gpt') declareGptParameters(store, config);
+  else declareLlamaParameters(store, config);
+  return { infos: store.infos, numel: store.numel, units: config.arch === 'gpt' ? gptParamUnits(config) : llamaParamUnits(config) };
+}
+
+/** Bytes of the activation and scratch buffers a model allocates for one micro-batch of `tokens` = B*T tokens. */
+export function estimateActivationBytes(config: ModelConfig, tokens: number): number {
+  return config.arch === 'gpt' ? gptActivationBytes(config, tokens) : llamaActivationBytes(config, tokens);
 }

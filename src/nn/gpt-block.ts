@@ -5,6 +5,7 @@
 // D = C/H head size, F = MLP width (d_ff).
 import type { AttentionSaved, AttentionCore } from '../attention/attention-core.js';
 import type { AttentionMaskSpec, AttentionShape, Kernels } from '../kernels/kernels.js';
+import type { ParamViews } from './param-provider.js';
 import type { ParameterStore } from './parameters.js';
 import { conv1d_backward, conv1d_forward } from './linear.js';
 
@@ -24,25 +25,30 @@ export interface GptBlockWeights {
   fcprojb: Float32Array; // [C]
 }
 
+/** Block i's parameters: Hugging Face GPT-2 name suffix, shape, weight decay (C = d_model, F = d_ff). */
+function gptBlockParams(C: number, F: number): [string, number[], boolean][] {
+  return [
+    ['ln_1.weight', [C], false], ['ln_1.bias', [C], false],
+    ['attn.c_attn.weight', [C, 3 * C], true], ['attn.c_attn.bias', [3 * C], false],
+    ['attn.c_proj.weight', [C, C], true], ['attn.c_proj.bias', [C], false],
+    ['ln_2.weight', [C], false], ['ln_2.bias', [C], false],
+    ['mlp.c_fc.weight', [C, F], true], ['mlp.c_fc.bias', [F], false],
+    ['mlp.c_proj.weight', [F, C], true], ['mlp.c_proj.bias', [C], false],
+  ];
+}
+
 /** Declares block i's parameters under their Hugging Face GPT-2 names (without "transformer."). */
 export function declareGptBlock(params: ParameterStore, i: number, C: number, F: number): void {
-  const p = `h.${i}.`;
-  params.declare(`${p}ln_1.weight`, [C], false);
-  params.declare(`${p}ln_1.bias`, [C], false);
-  params.declare(`${p}attn.c_attn.weight`, [C, 3 * C], true);
-  params.declare(`${p}attn.c_attn.bias`, [3 * C], false);
-  params.declare(`${p}attn.c_proj.weight`, [C, C], true);
-  params.declare(`${p}attn.c_proj.bias`, [C], false);
-  params.declare(`${p}ln_2.weight`, [C], false);
-  params.declare(`${p}ln_2.bias`, [C], false);
-  params.declare(`${p}mlp.c_fc.weight`, [C, F], true);
-  params.declare(`${p}mlp.c_fc.bias`, [F], false);
-  params.declare(`${p}mlp.c_proj.weight`, [F, C], true);
-  params.declare(`${p}mlp.c_proj.bias`, [C], false);
+  for (const [name, shape, decay] of gptBlockParams(C, F)) params.declare(`h.${i}.${name}`, shape, decay);
+}
+
+/** Names of block i's parameters, in declaration order. */
+export function gptBlockNames(i: number): string[] {
+  return gptBlockParams(1, 1).map(([name]) => `h.${i}.${name}`);
 }
 
 /** Block i's parameter views (grads = true: gradient views). */
-export function gptBlockWeights(params: ParameterStore, i: number, grads: boolean): GptBlockWeights {
+export function gptBlockWeights(params: ParamViews, i: number, grads: boolean): GptBlockWeights {
   const get = (name: string): Float32Array => (grads ? params.grad(`h.${i}.${name}`) : params.value(`h.${i}.${name}`));
   return {
     ln1w: get('ln_1.weight'), ln1b: get('ln_1.bias'),
@@ -52,6 +58,11 @@ export function gptBlockWeights(params: ParameterStore, i: number, grads: boolea
     fcw: get('mlp.c_fc.weight'), fcb: get('mlp.c_fc.bias'),
     fcprojw: get('mlp.c_proj.weight'), fcprojb: get('mlp.c_proj.bias'),
   };
+}
+
+/** Floats of one block's saved activations (allocGptBlockActs) and of the shared scratch (allocGptBlockScratch). */
+export function gptBlockFloats(N: number, C: number, F: number): { acts: number; scratch: number } {
+  return { acts: 8 * N * C + 4 * N + 2 * N * F, scratch: 5 * N * C + 2 * N * F };
 }
 
 /** What one block keeps from forward for backward. */

@@ -8,14 +8,16 @@ import type { AttentionCore } from '../attention/attention-core.js';
 import type { AttentionMaskSpec, Kernels } from '../kernels/kernels.js';
 import type { CausalLM, ForwardResult, TokenBatch } from './causal-lm.js';
 import type { ModelConfig } from './model-config.js';
-import { ParameterStore } from './parameters.js';
+import { typedArrayBytes } from './buffer-bytes.js';
+import { FullParamProvider, type ParamProvider } from './param-provider.js';
+import { ParameterStore, type ParameterStoreOptions } from './parameters.js';
 import { BatchCopy } from './batch.js';
 import { embedding_backward, embedding_forward } from './embedding.js';
 import { initParameters, type InitKind } from './init.js';
 import { lm_head_backward, lm_head_forward } from './lm-head.js';
 import {
-  allocGptBlockActs, allocGptBlockScratch, declareGptBlock, gpt_block_backward, gpt_block_forward, gptBlockWeights,
-  type GptBlockActs, type GptBlockDims, type GptBlockScratch, type GptBlockWeights,
+  allocGptBlockActs, allocGptBlockScratch, declareGptBlock, gpt_block_backward, gpt_block_forward, gptBlockFloats, gptBlockNames,
+  gptBlockWeights, type GptBlockActs, type GptBlockDims, type GptBlockScratch,
 } from './gpt-block.js';
 
 interface GptActs {
@@ -40,10 +42,34 @@ function gptInitKind(name: string): InitKind {
   return 'normal';
 }
 
+/** Declares every GPT parameter in flat-buffer order: embeddings, blocks, final norm. */
+export function declareGptParameters(params: ParameterStore, config: ModelConfig): void {
+  const { vocab_size: V, max_seq_len: P, d_model: C, d_ff: F, n_layers: L } = config;
+  params.declare('wte.weight', [V, C], true);
+  params.declare('wpe.weight', [P, C], false);
+  for (let i = 0; i < L; i++) declareGptBlock(params, i, C, F);
+  params.declare('ln_f.weight', [C], false);
+  params.declare('ln_f.bias', [C], false);
+}
+
+/** Parameter names per provider unit: embeddings with final norm, then one unit per block. */
+export function gptParamUnits(config: ModelConfig): string[][] {
+  const units = [['wte.weight', 'wpe.weight', 'ln_f.weight', 'ln_f.bias']];
+  for (let i = 0; i < config.n_layers; i++) units.push(gptBlockNames(i));
+  return units;
+}
+
+/** Bytes GPT allocates for activations and scratch when a forward and backward see N = B*T tokens. */
+export function gptActivationBytes(config: ModelConfig, N: number): number {
+  const { d_model: C, d_ff: F, vocab_size: V, n_layers: L } = config;
+  const blk = gptBlockFloats(N, C, F);
+  const model = 4 * N * C + 3 * N + 2 * N * V; // x0, lnf, dlnf, dres; lnfMean, lnfRstd, losses; logits, dlogits
+  return 4 * (L * blk.acts + blk.scratch + model) + 4 * 4 * N; // + the batch copy: four Int32 [N]
+}
+
 export class GPT implements CausalLM {
-  readonly params = new ParameterStore();
-  private readonly w: GptBlockWeights[]; // [L] parameter views
-  private readonly g: GptBlockWeights[]; // [L] gradient views
+  readonly params: ParameterStore;
+  private provider: ParamProvider;
   private readonly batch = new BatchCopy();
   private acts: GptActs | null = null;
   private forwardDone = false;
@@ -53,21 +79,26 @@ export class GPT implements CausalLM {
     private readonly k: Kernels,
     private readonly core: AttentionCore,
     seed: number,
+    storeOptions: ParameterStoreOptions = {},
   ) {
-    const { vocab_size: V, max_seq_len: P, d_model: C, d_ff: F, n_layers: L } = config;
-    this.params.declare('wte.weight', [V, C], true);
-    this.params.declare('wpe.weight', [P, C], false);
-    for (let i = 0; i < L; i++) declareGptBlock(this.params, i, C, F);
-    this.params.declare('ln_f.weight', [C], false);
-    this.params.declare('ln_f.bias', [C], false);
+    this.params = new ParameterStore(storeOptions);
+    declareGptParameters(this.params, config);
     this.params.finalize();
-    initParameters(this.params, seed, L, gptInitKind);
-    this.w = [];
-    this.g = [];
-    for (let i = 0; i < L; i++) {
-      this.w.push(gptBlockWeights(this.params, i, false));
-      this.g.push(gptBlockWeights(this.params, i, true));
-    }
+    initParameters(this.params, seed, config.n_layers, gptInitKind);
+    this.provider = new FullParamProvider(this.params);
+  }
+
+  paramUnits(): string[][] {
+    return gptParamUnits(this.config);
+  }
+
+  setParamProvider(p: ParamProvider): void {
+    this.provider = p;
+  }
+
+  activationBytes(): number {
+    // The attention core owns what it saves; the model counts its own buffers.
+    return typedArrayBytes(this.acts, new Set(['saved'])) + typedArrayBytes(this.batch);
   }
 
   private ensureActs(N: number): GptActs {
@@ -101,18 +132,26 @@ export class GPT implements CausalLM {
     const a = this.ensureActs(N);
     const dims = this.dims();
     const mask: AttentionMaskSpec = { causal: true, docIds: bc.docIds };
-    embedding_forward(a.x0, bc.tokens, this.params.value('wte.weight'), N, C, false);
-    embedding_forward(a.x0, bc.positions, this.params.value('wpe.weight'), N, C, true);
+    const L = a.blocks.length;
+    const pv = this.provider;
+    const emb = pv.acquire(0, 'forward', L > 0 ? 1 : 0);
+    embedding_forward(a.x0, bc.tokens, emb.value('wte.weight'), N, C, false);
+    embedding_forward(a.x0, bc.positions, emb.value('wpe.weight'), N, C, true);
+    pv.release(0, 'forward');
     let x = a.x0; // [N, C]
-    for (let i = 0; i < a.blocks.length; i++) {
+    for (let i = 0; i < L; i++) {
       const blk = a.blocks[i] as GptBlockActs;
-      gpt_block_forward(this.k, this.core, this.w[i] as GptBlockWeights, blk, x, dims, mask);
+      const views = pv.acquire(i + 1, 'forward', i + 1 < L ? i + 2 : 0);
+      gpt_block_forward(this.k, this.core, gptBlockWeights(views, i, false), blk, x, dims, mask);
+      pv.release(i + 1, 'forward');
       x = blk.resOut;
     }
-    this.k.layernorm_forward(a.lnf, a.lnfMean, a.lnfRstd, x, this.params.value('ln_f.weight'),
-      this.params.value('ln_f.bias'), N, C, this.config.norm_eps);
-    const lossSum = lm_head_forward(this.k, a.logits, a.losses, a.lnf, this.params.value('wte.weight'),
+    const head = pv.acquire(0, 'forward', null);
+    this.k.layernorm_forward(a.lnf, a.lnfMean, a.lnfRstd, x, head.value('ln_f.weight'),
+      head.value('ln_f.bias'), N, C, this.config.norm_eps);
+    const lossSum = lm_head_forward(this.k, a.logits, a.losses, a.lnf, head.value('wte.weight'),
       bc.hasTargets ? bc.targets : null, N, C, V);
+    pv.release(0, 'forward');
     this.forwardDone = true;
     return { lossSum, count: bc.count };
   }
@@ -125,22 +164,29 @@ export class GPT implements CausalLM {
     const { d_model: C, vocab_size: V } = this.config;
     const N = a.N;
     const dims = this.dims();
-    const p = this.params;
     if (a.dlogits.length !== N * V) a.dlogits = new Float32Array(N * V);
-    const last = a.blocks.length > 0 ? (a.blocks[a.blocks.length - 1] as GptBlockActs).resOut : a.x0;
+    const L = a.blocks.length;
+    const pv = this.provider;
+    const last = L > 0 ? (a.blocks[L - 1] as GptBlockActs).resOut : a.x0;
+    const head = pv.acquire(0, 'backward', L > 0 ? L : 0);
     a.dlnf.fill(0);
-    lm_head_backward(this.k, a.dlnf, p.grad('wte.weight'), a.dlogits, a.logits, a.lnf, p.value('wte.weight'),
+    lm_head_backward(this.k, a.dlnf, head.grad('wte.weight'), a.dlogits, a.logits, a.lnf, head.value('wte.weight'),
       bc.targets, lossScale, N, C, V);
     a.dres.fill(0);
-    this.k.layernorm_backward(a.dres, p.grad('ln_f.weight'), p.grad('ln_f.bias'), a.dlnf, last,
-      p.value('ln_f.weight'), a.lnfMean, a.lnfRstd, N, C);
-    for (let i = a.blocks.length - 1; i >= 0; i--) {
+    this.k.layernorm_backward(a.dres, head.grad('ln_f.weight'), head.grad('ln_f.bias'), a.dlnf, last,
+      head.value('ln_f.weight'), a.lnfMean, a.lnfRstd, N, C);
+    pv.release(0, 'backward');
+    for (let i = L - 1; i >= 0; i--) {
       const inp = i > 0 ? (a.blocks[i - 1] as GptBlockActs).resOut : a.x0;
-      gpt_block_backward(this.k, this.core, this.w[i] as GptBlockWeights, this.g[i] as GptBlockWeights,
+      const views = pv.acquire(i + 1, 'backward', i > 0 ? i : 0);
+      gpt_block_backward(this.k, this.core, gptBlockWeights(views, i, false), gptBlockWeights(views, i, true),
         a.blocks[i] as GptBlockActs, a.scratch, a.dres, inp, dims);
+      pv.release(i + 1, 'backward');
     }
-    embedding_backward(p.grad('wte.weight'), a.dres, bc.tokens, N, C);
-    embedding_backward(p.grad('wpe.weight'), a.dres, bc.positions, N, C);
+    const emb = pv.acquire(0, 'backward', null);
+    embedding_backward(emb.grad('wte.weight'), a.dres, bc.tokens, N, C);
+    embedding_backward(emb.grad('wpe.weight'), a.dres, bc.positions, N, C);
+    pv.release(0, 'backward');
   }
 
   lastLogits(): Float32Array {

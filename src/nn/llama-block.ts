@@ -6,6 +6,7 @@
 // Hkv = key/value heads, D = C/H head size, KV = Hkv*D, F = MLP width (d_ff).
 import type { AttentionSaved, AttentionCore } from '../attention/attention-core.js';
 import type { AttentionMaskSpec, AttentionShape, Kernels } from '../kernels/kernels.js';
+import type { ParamViews } from './param-provider.js';
 import type { ParameterStore } from './parameters.js';
 import { linear_backward, linear_forward } from './linear.js';
 
@@ -22,22 +23,29 @@ export interface LlamaBlockWeights {
   downw: Float32Array; // [C, F]
 }
 
+/** Layer i's parameters: Hugging Face name suffix, shape, weight decay (C = d_model, KV = kv width, F = d_ff). */
+function llamaBlockParams(C: number, KV: number, F: number): [string, number[], boolean][] {
+  return [
+    ['input_layernorm.weight', [C], false],
+    ['self_attn.q_proj.weight', [C, C], true], ['self_attn.k_proj.weight', [KV, C], true],
+    ['self_attn.v_proj.weight', [KV, C], true], ['self_attn.o_proj.weight', [C, C], true],
+    ['post_attention_layernorm.weight', [C], false],
+    ['mlp.gate_proj.weight', [F, C], true], ['mlp.up_proj.weight', [F, C], true], ['mlp.down_proj.weight', [C, F], true],
+  ];
+}
+
 /** Declares layer i's parameters under Hugging Face Llama names without the "model." prefix. */
 export function declareLlamaBlock(params: ParameterStore, i: number, C: number, KV: number, F: number): void {
-  const p = `layers.${i}.`;
-  params.declare(`${p}input_layernorm.weight`, [C], false);
-  params.declare(`${p}self_attn.q_proj.weight`, [C, C], true);
-  params.declare(`${p}self_attn.k_proj.weight`, [KV, C], true);
-  params.declare(`${p}self_attn.v_proj.weight`, [KV, C], true);
-  params.declare(`${p}self_attn.o_proj.weight`, [C, C], true);
-  params.declare(`${p}post_attention_layernorm.weight`, [C], false);
-  params.declare(`${p}mlp.gate_proj.weight`, [F, C], true);
-  params.declare(`${p}mlp.up_proj.weight`, [F, C], true);
-  params.declare(`${p}mlp.down_proj.weight`, [C, F], true);
+  for (const [name, shape, decay] of llamaBlockParams(C, KV, F)) params.declare(`layers.${i}.${name}`, shape, decay);
+}
+
+/** Names of layer i's parameters, in declaration order. */
+export function llamaBlockNames(i: number): string[] {
+  return llamaBlockParams(1, 1, 1).map(([name]) => `layers.${i}.${name}`);
 }
 
 /** Layer i's parameter views (grads = true: gradient views). */
-export function llamaBlockWeights(params: ParameterStore, i: number, grads: boolean): LlamaBlockWeights {
+export function llamaBlockWeights(params: ParamViews, i: number, grads: boolean): LlamaBlockWeights {
   const get = (name: string): Float32Array => (grads ? params.grad(`layers.${i}.${name}`) : params.value(`layers.${i}.${name}`));
   return {
     ln1w: get('input_layernorm.weight'),
@@ -46,6 +54,11 @@ export function llamaBlockWeights(params: ParameterStore, i: number, grads: bool
     ln2w: get('post_attention_layernorm.weight'),
     gatew: get('mlp.gate_proj.weight'), upw: get('mlp.up_proj.weight'), downw: get('mlp.down_proj.weight'),
   };
+}
+
+/** Floats of one layer's saved activations (allocLlamaBlockActs) and of the shared scratch (allocLlamaBlockScratch). */
+export function llamaBlockFloats(N: number, C: number, KV: number, F: number): { acts: number; scratch: number } {
+  return { acts: 6 * N * C + 2 * N * KV + 2 * N + 3 * N * F, scratch: 3 * N * C + 2 * N * KV + 3 * N * F };
 }
 
 /** What one layer keeps from forward for backward. */

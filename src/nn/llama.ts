@@ -9,14 +9,16 @@ import type { AttentionCore } from '../attention/attention-core.js';
 import type { AttentionMaskSpec, Kernels } from '../kernels/kernels.js';
 import type { CausalLM, ForwardResult, TokenBatch } from './causal-lm.js';
 import type { ModelConfig } from './model-config.js';
-import { ParameterStore } from './parameters.js';
+import { typedArrayBytes } from './buffer-bytes.js';
+import { FullParamProvider, type ParamProvider } from './param-provider.js';
+import { ParameterStore, type ParameterStoreOptions } from './parameters.js';
 import { BatchCopy } from './batch.js';
 import { embedding_backward, embedding_forward } from './embedding.js';
 import { initParameters, type InitKind } from './init.js';
 import { lm_head_backward, lm_head_forward } from './lm-head.js';
 import {
-  allocLlamaBlockActs, allocLlamaBlockScratch, declareLlamaBlock, llama_block_backward, llama_block_forward,
-  llamaBlockWeights, type LlamaBlockActs, type LlamaBlockDims, type LlamaBlockScratch, type LlamaBlockWeights,
+  allocLlamaBlockActs, allocLlamaBlockScratch, declareLlamaBlock, llama_block_backward, llama_block_forward, llamaBlockFloats,
+  llamaBlockNames, llamaBlockWeights, type LlamaBlockActs, type LlamaBlockDims, type LlamaBlockScratch,
 } from './llama-block.js';
 
 interface LlamaActs {
@@ -39,10 +41,34 @@ function llamaInitKind(name: string): InitKind {
   return 'normal';
 }
 
+/** Declares every Llama parameter in flat-buffer order: embeddings, layers, final norm, untied head. */
+export function declareLlamaParameters(params: ParameterStore, config: ModelConfig): void {
+  const { vocab_size: V, d_model: C, d_ff: F, n_layers: L, n_heads: H, n_kv_heads: Hkv } = config;
+  const KV = Hkv * (C / H);
+  params.declare('embed_tokens.weight', [V, C], true);
+  for (let i = 0; i < L; i++) declareLlamaBlock(params, i, C, KV, F);
+  params.declare('norm.weight', [C], false);
+  if (!config.tie_embeddings) params.declare('lm_head.weight', [V, C], true);
+}
+
+/** Parameter names per provider unit: embeddings with final norm and head, then one unit per layer. */
+export function llamaParamUnits(config: ModelConfig): string[][] {
+  const units = [['embed_tokens.weight', 'norm.weight', ...(config.tie_embeddings ? [] : ['lm_head.weight'])]];
+  for (let i = 0; i < config.n_layers; i++) units.push(llamaBlockNames(i));
+  return units;
+}
+
+/** Bytes Llama allocates for activations and scratch when a forward and backward see N = B*T tokens. */
+export function llamaActivationBytes(config: ModelConfig, N: number): number {
+  const { d_model: C, d_ff: F, vocab_size: V, n_layers: L, n_heads: H, n_kv_heads: Hkv } = config;
+  const blk = llamaBlockFloats(N, C, Hkv * (C / H), F);
+  const model = 4 * N * C + 2 * N + 2 * N * V; // x0, lnf, dlnf, dres; lnfRstd, losses; logits, dlogits
+  return 4 * (L * blk.acts + blk.scratch + model) + 4 * 4 * N; // + the batch copy: four Int32 [N]
+}
+
 export class Llama implements CausalLM {
-  readonly params = new ParameterStore();
-  private readonly w: LlamaBlockWeights[]; // [L] parameter views
-  private readonly g: LlamaBlockWeights[]; // [L] gradient views
+  readonly params: ParameterStore;
+  private provider: ParamProvider;
   /** Name of the [V, C] output projection: the embedding itself when tied. */
   private readonly headName: string;
   private readonly batch = new BatchCopy();
@@ -54,22 +80,27 @@ export class Llama implements CausalLM {
     private readonly k: Kernels,
     private readonly core: AttentionCore,
     seed: number,
+    storeOptions: ParameterStoreOptions = {},
   ) {
-    const { vocab_size: V, d_model: C, d_ff: F, n_layers: L, n_heads: H, n_kv_heads: Hkv } = config;
-    const KV = Hkv * (C / H);
-    this.params.declare('embed_tokens.weight', [V, C], true);
-    for (let i = 0; i < L; i++) declareLlamaBlock(this.params, i, C, KV, F);
-    this.params.declare('norm.weight', [C], false);
-    if (!config.tie_embeddings) this.params.declare('lm_head.weight', [V, C], true);
+    this.params = new ParameterStore(storeOptions);
+    declareLlamaParameters(this.params, config);
     this.headName = config.tie_embeddings ? 'embed_tokens.weight' : 'lm_head.weight';
     this.params.finalize();
-    initParameters(this.params, seed, L, llamaInitKind);
-    this.w = [];
-    this.g = [];
-    for (let i = 0; i < L; i++) {
-      this.w.push(llamaBlockWeights(this.params, i, false));
-      this.g.push(llamaBlockWeights(this.params, i, true));
-    }
+    initParameters(this.params, seed, config.n_layers, llamaInitKind);
+    this.provider = new FullParamProvider(this.params);
+  }
+
+  paramUnits(): string[][] {
+    return llamaParamUnits(this.config);
+  }
+
+  setParamProvider(p: ParamProvider): void {
+    this.provider = p;
+  }
+
+  activationBytes(): number {
+    // The attention core owns what it saves; the model counts its own buffers.
+    return typedArrayBytes(this.acts, new Set(['saved'])) + typedArrayBytes(this.batch);
   }
 
   private ensureActs(N: number): LlamaActs {
@@ -104,16 +135,24 @@ export class Llama implements CausalLM {
     const a = this.ensureActs(N);
     const dims = this.dims();
     const mask: AttentionMaskSpec = { causal: true, docIds: bc.docIds };
-    embedding_forward(a.x0, bc.tokens, this.params.value('embed_tokens.weight'), N, C, false);
+    const L = a.blocks.length;
+    const pv = this.provider;
+    const emb = pv.acquire(0, 'forward', L > 0 ? 1 : 0);
+    embedding_forward(a.x0, bc.tokens, emb.value('embed_tokens.weight'), N, C, false);
+    pv.release(0, 'forward');
     let x = a.x0; // [N, C]
-    for (let i = 0; i < a.blocks.length; i++) {
+    for (let i = 0; i < L; i++) {
       const blk = a.blocks[i] as LlamaBlockActs;
-      llama_block_forward(this.k, this.core, this.w[i] as LlamaBlockWeights, blk, x, bc.positions, dims, mask);
+      const views = pv.acquire(i + 1, 'forward', i + 1 < L ? i + 2 : 0);
+      llama_block_forward(this.k, this.core, llamaBlockWeights(views, i, false), blk, x, bc.positions, dims, mask);
+      pv.release(i + 1, 'forward');
       x = blk.resOut;
     }
-    this.k.rmsnorm_forward(a.lnf, a.lnfRstd, x, this.params.value('norm.weight'), N, C, this.config.norm_eps);
-    const lossSum = lm_head_forward(this.k, a.logits, a.losses, a.lnf, this.params.value(this.headName),
+    const head = pv.acquire(0, 'forward', null);
+    this.k.rmsnorm_forward(a.lnf, a.lnfRstd, x, head.value('norm.weight'), N, C, this.config.norm_eps);
+    const lossSum = lm_head_forward(this.k, a.logits, a.losses, a.lnf, head.value(this.headName),
       bc.hasTargets ? bc.targets : null, N, C, V);
+    pv.release(0, 'forward');
     this.forwardDone = true;
     return { lossSum, count: bc.count };
   }
@@ -126,20 +165,27 @@ export class Llama implements CausalLM {
     const { d_model: C, vocab_size: V } = this.config;
     const N = a.N;
     const dims = this.dims();
-    const p = this.params;
     if (a.dlogits.length !== N * V) a.dlogits = new Float32Array(N * V);
-    const last = a.blocks.length > 0 ? (a.blocks[a.blocks.length - 1] as LlamaBlockActs).resOut : a.x0;
+    const L = a.blocks.length;
+    const pv = this.provider;
+    const last = L > 0 ? (a.blocks[L - 1] as LlamaBlockActs).resOut : a.x0;
+    const head = pv.acquire(0, 'backward', L > 0 ? L : 0);
     a.dlnf.fill(0);
-    lm_head_backward(this.k, a.dlnf, p.grad(this.headName), a.dlogits, a.logits, a.lnf, p.value(this.headName),
+    lm_head_backward(this.k, a.dlnf, head.grad(this.headName), a.dlogits, a.logits, a.lnf, head.value(this.headName),
       bc.targets, lossScale, N, C, V);
     a.dres.fill(0);
-    this.k.rmsnorm_backward(a.dres, p.grad('norm.weight'), a.dlnf, last, p.value('norm.weight'), a.lnfRstd, N, C);
-    for (let i = a.blocks.length - 1; i >= 0; i--) {
+    this.k.rmsnorm_backward(a.dres, head.grad('norm.weight'), a.dlnf, last, head.value('norm.weight'), a.lnfRstd, N, C);
+    pv.release(0, 'backward');
+    for (let i = L - 1; i >= 0; i--) {
       const inp = i > 0 ? (a.blocks[i - 1] as LlamaBlockActs).resOut : a.x0;
-      llama_block_backward(this.k, this.core, this.w[i] as LlamaBlockWeights, this.g[i] as LlamaBlockWeights,
+      const views = pv.acquire(i + 1, 'backward', i > 0 ? i : 0);
+      llama_block_backward(this.k, this.core, llamaBlockWeights(views, i, false), llamaBlockWeights(views, i, true),
         a.blocks[i] as LlamaBlockActs, a.scratch, a.dres, inp, bc.positions, dims);
+      pv.release(i + 1, 'backward');
     }
-    embedding_backward(p.grad('embed_tokens.weight'), a.dres, bc.tokens, N, C);
+    const emb = pv.acquire(0, 'backward', null);
+    embedding_backward(emb.grad('embed_tokens.weight'), a.dres, bc.tokens, N, C);
+    pv.release(0, 'backward');
   }
 
   lastLogits(): Float32Array {

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { ModelConfig } from '../nn/model-config.js';
+import type { ZeroStage } from '../parallel/zero/engine.js';
 import { allowedSpSizes } from '../parallel/ulysses/plan.js';
 import { CONFIG_SCHEMA } from './config-schema.js';
 import { ConfigError } from './errors.js';
@@ -19,7 +20,7 @@ export interface UlyssesConfig {
   seed: number;
   sequence_parallel_size: number;
   data_parallel_size: number;
-  zero_optimization: { stage: number };
+  zero_optimization: { stage: ZeroStage };
   bf16: { enabled: boolean };
   optimizer: {
     type: 'AdamW';

@@ -2,6 +2,7 @@
 // and the human progress line.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ModelConfig } from '../nn/model-config.js';
+import type { ModelStateMemory } from '../parallel/zero/engine.js';
 
 /**
  * Model FLOPs per trained token, nanoGPT's estimate from the PaLM paper (appendix B):
@@ -30,6 +31,37 @@ export interface StepMetrics {
   comm_bytes_sent?: number;
   comm_a2a_bytes_sent?: number;
   val_loss?: number;
+  /** Bytes this rank holds: parameters, gradients, AdamW moments, activations and scratch, model-state communication buffers. */
+  mem_params?: number;
+  mem_grads?: number;
+  mem_optimizer?: number;
+  mem_activations?: number;
+  mem_comm?: number;
+  /** Peak resident set size of the process (all ranks of a threads run share it). */
+  mem_peak?: number;
+}
+
+/** The mem_* fields of a step from the model-state engine and the model's activation buffers. */
+export function memoryMetrics(m: ModelStateMemory, activations: number): Pick<
+  StepMetrics, 'mem_params' | 'mem_grads' | 'mem_optimizer' | 'mem_activations' | 'mem_comm' | 'mem_peak'
+> {
+  return {
+    mem_params: m.params, mem_grads: m.grads, mem_optimizer: m.optimizer, mem_activations: activations, mem_comm: m.comm,
+    mem_peak: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
+/** Bytes as MB with two decimals. */
+export function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(2)} MB`;
+}
+
+/** "params 1.23 MB, grads ..., optimizer ..., activations ..." for one rank, and ZeRO-3's buffers when it has them. */
+export function formatMemory(m: ModelStateMemory, activations: number): string {
+  const states = m.params + m.grads + m.optimizer;
+  const buffers = m.comm > 0 ? `, gather/reduce buffers ${mb(m.comm)}` : '';
+  return `params ${mb(m.params)}, grads ${mb(m.grads)}, optimizer ${mb(m.optimizer)} (model states ${mb(states)}), ` +
+    `activations ${mb(activations)}${buffers}`;
 }
 
 /** Appends one JSON object per line; on resume, lines past the checkpoint's step are dropped. */
@@ -70,7 +102,8 @@ function fmtRate(x: number): string {
   return x >= 1e4 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0);
 }
 
-export function formatProgress(m: StepMetrics, totalSteps: number): string {
+/** The human progress line; with a ZeRO stage above 0 the non-attention traffic is labelled zero-<stage>. */
+export function formatProgress(m: StepMetrics, totalSteps: number, zeroStage = 0): string {
   const parts = [
     `step ${String(m.step).padStart(String(totalSteps).length)}/${totalSteps}`,
     `loss ${m.loss.toFixed(4)}`,
@@ -84,9 +117,10 @@ export function formatProgress(m: StepMetrics, totalSteps: number): string {
     const a2a = m.comm_a2a_bytes_sent ?? 0;
     parts.push(
       `comm ${m.comm_ms.toFixed(0)} ms ${(m.comm_bytes_sent / 1e6).toFixed(2)} MB ` +
-        `(a2a ${(a2a / 1e6).toFixed(2)}, allreduce ${((m.comm_bytes_sent - a2a) / 1e6).toFixed(2)})`,
+        `(a2a ${(a2a / 1e6).toFixed(2)}, ${zeroStage > 0 ? `zero-${zeroStage}` : 'allreduce'} ${((m.comm_bytes_sent - a2a) / 1e6).toFixed(2)})`,
     );
   }
   if (m.val_loss !== undefined) parts.push(`val_loss ${m.val_loss.toFixed(4)}`);
+  if (m.mem_peak !== undefined) parts.push(`peak ${(m.mem_peak / 1e6).toFixed(0)} MB`);
   return parts.join(' | ');
 }

@@ -7,11 +7,11 @@ import type { Kernels } from '../kernels/kernels.js';
 import { createNativeKernels, setNativeThreads } from '../kernels/native/native-kernels.js';
 import { createReferenceKernels } from '../kernels/reference/reference-kernels.js';
 import type { CausalLM } from '../nn/causal-lm.js';
-import { createModel, validateModelConfig } from '../nn/create-model.js';
+import { createModel, estimateActivationBytes, modelLayout, validateModelConfig } from '../nn/create-model.js';
 import type { ModelConfig } from '../nn/model-config.js';
 import type { TokenSource } from './data/token-source.js';
 import { writeFileAtomic } from '../tensor/safetensors.js';
-import { loadCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { checkCheckpointFits, loadCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { buildConfig, modelConfigOf, threadsOf, worldSizeOf, type ConfigLayer, type UlyssesConfig } from './config.js';
 import { openCorpus } from './data/corpus.js';
 import { splitTrainVal, validationBatches, WindowSampler, type DataSplit } from './data/sampler.js';
@@ -63,7 +63,8 @@ export function resolveRunConfig(layers: readonly ConfigLayer[], resumeDir: stri
   for (const key of Object.keys(before) as (keyof ModelConfig)[]) {
     if (before[key] !== after[key]) {
       throw new CheckpointError(
-        `checkpoint ${resumeDir} was trained with model ${key} = ${String(before[key])}; this run asks for ${String(after[key])}`,
+        `checkpoint ${join(checkpoint.dir, 'trainer_state.json')} was trained with model ${key} = ${String(before[key])}; ` +
+          `this run asks for ${String(after[key])}`,
       );
     }
   }
@@ -107,9 +108,10 @@ export interface RunData {
   split: DataSplit;
 }
 
-/** Opens and checks the corpus (the caller closes source). */
+/** Opens and checks the corpus, and the checkpoint's tensors against the model (the caller closes source). */
 export function openRunData(c: UlyssesConfig, checkpoint: LoadedCheckpoint | null): RunData {
   const mc = checkedModelConfig(c);
+  if (checkpoint) checkCheckpointFits(checkpoint, mc, modelLayout(mc).infos);
   const source = openCorpus(c.data.corpus);
   try {
     if (source.vocabSize > mc.vocab_size) {
@@ -129,6 +131,12 @@ export function openRunData(c: UlyssesConfig, checkpoint: LoadedCheckpoint | nul
   }
 }
 
+/** How the model states are held across the ranks of a run. */
+function zeroSummary(c: UlyssesConfig): string {
+  const stage = c.zero_optimization.stage;
+  return stage === 0 ? 'model states replicated (ZeRO stage 0)' : `ZeRO stage ${stage} sharding model states over all ${worldSizeOf(c)}`;
+}
+
 /** The lines every run starts with: folder, model, data, and the resume point. */
 export function logRunHeader(
   log: (line: string) => void, c: UlyssesConfig, d: RunData, numel: number, runDir: string, checkpoint: LoadedCheckpoint | null,
@@ -137,7 +145,7 @@ export function logRunHeader(
   log(`run ${runDir}: ${mc.arch} d_model ${mc.d_model}, ${mc.n_layers} layers, ${mc.n_heads} heads, ${(numel / 1e6).toFixed(2)}M parameters`);
   const world = worldSizeOf(c);
   const ranks = world > 1
-    ? `; ${world} ranks (sequence_parallel_size ${c.sequence_parallel_size} x data_parallel_size ${c.data_parallel_size})`
+    ? `; ${world} ranks (sequence_parallel_size ${c.sequence_parallel_size} x data_parallel_size ${c.data_parallel_size}), ${zeroSummary(c)}`
     : '';
   log(
     `data ${source.description}: ${split.train.end} training tokens, ${split.val ? split.val.end - split.val.start : 0} validation tokens, ` +
@@ -179,6 +187,7 @@ export function runTraining(c: UlyssesConfig, checkpoint: LoadedCheckpoint | nul
     const trainer = new Trainer({
       config: c, model, kernels, data: sampler, val, dataTokens: split.train.end, runDir,
       flopsPerToken: flopsPerToken(mc, model.params.numel, c.data.seq_len), peakFlops: peak, log,
+      activationEstimate: estimateActivationBytes(mc, c.train_micro_batch_size_per_gpu * c.data.seq_len),
       ...(checkpoint ? { resume: checkpoint } : {}),
     });
     const result = trainer.run();

@@ -9,8 +9,10 @@ import { LocalAttention } from '../attention/local-attention.js';
 import type { Communicator } from '../dist/communicator.js';
 import { makeGrid, rankGroups } from '../dist/grid.js';
 import type { Kernels } from '../kernels/kernels.js';
-import { createModel } from '../nn/create-model.js';
+import { createModel, estimateActivationBytes } from '../nn/create-model.js';
 import { DistributedAttention } from '../parallel/ulysses/distributed-attention.js';
+import { splitCounts } from '../parallel/ulysses/plan.js';
+import { paramPadding } from '../parallel/zero/create.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { configDifference, worldSizeOf, threadsOf, type UlyssesConfig } from './config.js';
 import { openCorpus } from './data/corpus.js';
@@ -177,7 +179,7 @@ export function main(comm: Communicator, args: SpmdTrainArgs): SpmdTrainResult |
   const local = new LocalAttention(kernels);
   // With one sequence-parallel rank every all-to-all would be a self copy, so attention stays local.
   const distributed = sp > 1 ? new DistributedAttention(local, comm, groups.sp, { seqLen: N }) : null;
-  const model = createModel(mc, { kernels, seed: c.seed, attention: distributed ?? local });
+  const model = createModel(mc, { kernels, seed: c.seed, attention: distributed ?? local, padParamsTo: paramPadding(c.zero_optimization.stage, sp * dp) });
   const source = openShared(args.corpus);
   try {
     const split = splitTrainVal(source, c.data.val_fraction, N);
@@ -205,7 +207,8 @@ export function main(comm: Communicator, args: SpmdTrainArgs): SpmdTrainResult |
     const trainer = new Trainer({
       config: c, model, kernels, data, val, dataTokens: split.train.end, runDir: leader ? runDir : null,
       flopsPerToken: flopsPerToken(mc, model.params.numel, N), peakFlops,
-      sync: new CollectiveSync(comm, groups.zero),
+      sync: new CollectiveSync(comm, groups.zero), checkpointing: true,
+      activationEstimate: estimateActivationBytes(mc, B * (splitCounts(N, sp)[0] as number)),
       ...(log ? { log } : {}),
       ...(resume ? { resume } : {}),
     });

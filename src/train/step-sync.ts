@@ -1,17 +1,18 @@
 // What the trainer needs from the ranks it trains with: sums of per-step counts and losses, the
-// gradient sum, and per-step communication figures. A one-worker run uses LocalSync (no
-// communication); a sequence- or data-parallel run uses CollectiveSync over the dp × sp group, so
-// the loss is normalised by the global token count and the summed gradient equals the gradient
-// of one worker training on the whole global batch.
+// group the model states are reduced or sharded over, and per-step communication figures. A
+// one-worker run uses LocalSync (no communication); a sequence- or data-parallel run uses
+// CollectiveSync over the dp × sp group, so the loss is normalised by the global token count and
+// the summed gradient equals the gradient of one worker training on the whole global batch.
 import type { Communicator } from '../dist/communicator.js';
 import type { Group } from '../dist/group.js';
+import { GroupOps } from '../parallel/zero/group-ops.js';
 
 /** Communication of one step on this rank. */
 export interface StepComm {
   ms: number;
   /** Bytes this rank sent in every collective of the step. */
   bytesSent: number;
-  /** Of which in the attention all-to-alls (and the docIds all-gather). */
+  /** Of which on the sequence-parallel group: the attention all-to-alls (and the docIds all-gather). */
   a2aBytesSent: number;
 }
 
@@ -22,8 +23,8 @@ export interface StepSync {
   sumCounts(values: readonly number[]): number[];
   /** fp32 sums of real values (loss sums) over every rank. */
   sumValues(values: readonly number[]): number[];
-  /** In place: grads = sum of every rank's grads. */
-  sumGradients(grads: Float32Array): void;
+  /** The collectives of the dp × sp group, which gradients are summed and model states sharded over. */
+  modelStateOps(): GroupOps;
   beginStep(): void;
   /** Communication since beginStep, or null when there is none. */
   endStep(): StepComm | null;
@@ -38,7 +39,9 @@ export class LocalSync implements StepSync {
   sumValues(values: readonly number[]): number[] {
     return [...values];
   }
-  sumGradients(): void {}
+  modelStateOps(): GroupOps {
+    return new GroupOps(null, null);
+  }
   beginStep(): void {}
   endStep(): null {
     return null;
@@ -73,8 +76,8 @@ export class CollectiveSync implements StepSync {
     return Array.from(buf);
   }
 
-  sumGradients(grads: Float32Array): void {
-    this.comm.allReduce(grads, this.group);
+  modelStateOps(): GroupOps {
+    return new GroupOps(this.comm, this.group);
   }
 
   beginStep(): void {
@@ -83,11 +86,6 @@ export class CollectiveSync implements StepSync {
 
   endStep(): StepComm {
     const s = this.comm.snapshot();
-    const a2a = ['allToAll', 'allToAllV', 'allGather'] as const;
-    return {
-      ms: s.total.timeMs,
-      bytesSent: s.total.bytesSent,
-      a2aBytesSent: a2a.reduce((sum, op) => sum + (s.byOp[op]?.bytesSent ?? 0), 0),
-    };
+    return { ms: s.total.timeMs, bytesSent: s.total.bytesSent, a2aBytesSent: s.byGroup['sp']?.bytesSent ?? 0 };
   }
 }

@@ -1,17 +1,20 @@
 // The training loop: gradient accumulation over micro-batches, global-norm clipping, AdamW with
 // the warmup-cosine schedule, periodic validation, metrics and checkpoints. With a StepSync over
-// several ranks, token counts, losses and gradients are summed over them before the norm, so every
-// rank takes the identical update. A non-finite loss or gradient stops the run before the update,
-// so the last checkpoint stays good.
+// several ranks, token counts and losses are summed over them, and the model-state engine of the
+// configured ZeRO stage sums (or reduce-scatters) the gradients before the norm, so every rank
+// takes the same update. A non-finite loss or gradient stops the run before the update, so the
+// last checkpoint stays good.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kernels } from '../kernels/kernels.js';
 import type { CausalLM, TokenBatch } from '../nn/causal-lm.js';
+import { createModelStateEngine } from '../parallel/zero/create.js';
+import type { ModelStateEngine } from '../parallel/zero/engine.js';
 import { schedulerTotalSteps, warmupSteps, type UlyssesConfig } from './config.js';
-import { restoreModel, restoreOptimizer, saveCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { readFullState, writeCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { NonFiniteLossError } from './errors.js';
-import { formatProgress, MetricsLog, type StepMetrics } from './metrics.js';
-import { AdamW, clipCoefficient, globalGradNorm } from './optimizer.js';
+import { formatMemory, formatProgress, memoryMetrics, MetricsLog, type StepMetrics } from './metrics.js';
+import { clipCoefficient } from './optimizer.js';
 import { learningRateAt, type WarmupCosineParams } from './schedule.js';
 import { LocalSync, type StepSync } from './step-sync.js';
 
@@ -41,6 +44,13 @@ export interface TrainerOptions {
   resume?: LoadedCheckpoint;
   /** The ranks this one trains with (default: none). Only the leader should get a runDir and log. */
   sync?: StepSync;
+  /**
+   * Whether checkpoints are taken (default: runDir !== null). Every rank of a sharded run must pass
+   * the same value, since consolidating shards is collective; only the rank with a runDir writes.
+   */
+  checkpointing?: boolean;
+  /** Activation bytes per rank the progress header shows before the first step (measured afterwards). */
+  activationEstimate?: number;
 }
 
 export interface TrainResult {
@@ -60,7 +70,8 @@ export function countTargets(batch: TokenBatch): number {
 }
 
 export class Trainer {
-  readonly optimizer: AdamW;
+  /** Parameters, gradients and AdamW moments, replicated or sharded as zero_optimization.stage says. */
+  readonly engine: ModelStateEngine;
   private step = 0;
   private tokensSeen = 0;
   private readonly metrics: MetricsLog | null;
@@ -70,13 +81,13 @@ export class Trainer {
   constructor(private readonly o: TrainerOptions) {
     this.sync = o.sync ?? new LocalSync();
     const c = o.config;
-    this.optimizer = new AdamW(o.kernels, o.model.params, c.optimizer.params);
+    this.engine = createModelStateEngine(c.zero_optimization.stage, o.model, o.kernels, c.optimizer.params, this.sync.modelStateOps());
     this.schedule = { ...c.scheduler.params, warmup_num_steps: warmupSteps(c), total_num_steps: schedulerTotalSteps(c) };
     if (o.runDir) mkdirSync(o.runDir, { recursive: true });
     this.metrics = o.runDir ? new MetricsLog(join(o.runDir, 'metrics.jsonl')) : null;
     if (o.resume) {
-      restoreModel(o.resume, o.model);
-      restoreOptimizer(o.resume, o.model.params, this.optimizer);
+      // Every rank reads the whole checkpoint and keeps the part its layout gives it.
+      this.engine.loadFull(readFullState(o.resume, o.model.config, o.model.params.infos), o.resume.state.step);
       o.data.setState(o.resume.state.sampler_state);
       this.step = o.resume.state.step;
       this.tokensSeen = o.resume.state.tokens_seen;
@@ -108,7 +119,7 @@ export class Trainer {
     const step = this.step + 1;
     const t0 = performance.now();
     this.sync.beginStep();
-    model.params.zeroGrads();
+    this.engine.zeroGrads();
     const micro: TokenBatch[] = [];
     for (let i = 0; i < c.gradient_accumulation_steps; i++) micro.push(this.o.data.next());
     // Every micro-batch's backward is scaled by the step's total token count over every rank, so
@@ -125,11 +136,10 @@ export class Trainer {
     const [lossSum] = this.sync.sumValues([localLoss]) as [number];
     const loss = lossSum / total;
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, 'loss', loss);
-    this.sync.sumGradients(model.params.grads);
-    const gradNorm = globalGradNorm(model.params.grads);
+    const gradNorm = this.engine.reduceGradients();
     if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step, 'gradient norm', gradNorm);
     const lr = learningRateAt(step, c.optimizer.params.lr, this.schedule);
-    this.optimizer.update(lr, clipCoefficient(gradNorm, c.gradient_clipping));
+    this.engine.step(lr, clipCoefficient(gradNorm, c.gradient_clipping));
     const comm = this.sync.endStep();
     const seconds = (performance.now() - t0) / 1000;
     this.step = step;
@@ -145,13 +155,33 @@ export class Trainer {
       mfu: fpt !== null && peak !== null && peak > 0 ? (fpt * tokensPerS) / peak : null,
       time_ms: seconds * 1000,
       ...(comm ? { comm_ms: comm.ms, comm_bytes_sent: comm.bytesSent, comm_a2a_bytes_sent: comm.a2aBytesSent } : {}),
+      ...memoryMetrics(this.engine.memory(), model.activationBytes()),
     };
   }
 
-  /** Writes the checkpoint of the current state into runDir/checkpoint. */
+  /** The line the progress starts with: ZeRO stage, group, and the bytes this rank holds. */
+  memoryHeader(): string {
+    const c = this.o.config;
+    const stage = this.engine.stage;
+    const group = this.engine.groupSize;
+    const where = group > 1
+      ? `over the dp x sp group of ${group} ranks (data_parallel_size ${c.data_parallel_size} x sequence_parallel_size ${c.sequence_parallel_size})`
+      : 'on one worker';
+    const acts = this.o.model.activationBytes() || (this.o.activationEstimate ?? 0);
+    return `zero_optimization.stage ${stage} ${where}; per rank: ${formatMemory(this.engine.memory(), acts)}`;
+  }
+
+  /** Writes the checkpoint of the current state into runDir/checkpoint (collective when the states are sharded). */
   saveCheckpoint(): void {
-    if (!this.o.runDir) return;
-    saveCheckpoint(join(this.o.runDir, 'checkpoint'), this.o.model, this.optimizer, {
+    const writes = this.o.runDir !== null;
+    if (!(this.o.checkpointing ?? writes)) return;
+    const e = this.engine;
+    const params = e.fullVector('params', writes);
+    const m = e.fullVector('exp_avg', writes);
+    const v = e.fullVector('exp_avg_sq', writes);
+    if (!this.o.runDir || !params || !m || !v) return;
+    const { model } = this.o;
+    writeCheckpoint(join(this.o.runDir, 'checkpoint'), model.config, model.params.infos, { params, exp_avg: m, exp_avg_sq: v }, e.optimizerStep, {
       step: this.step,
       sampler_state: this.o.data.getState(),
       tokens_seen: this.tokensSeen,
@@ -167,6 +197,7 @@ export class Trainer {
     const log = this.o.log ?? ((): void => {});
     const out: StepMetrics[] = [];
     let lastValLoss: number | null = null;
+    if (this.step < last) log(this.memoryHeader());
     while (this.step < last) {
       const m = this.trainStep();
       const s = m.step;
@@ -177,7 +208,7 @@ export class Trainer {
       }
       this.metrics?.append(m);
       out.push(m);
-      if (s === 1 || s % c.steps_per_print === 0 || s === last || m.val_loss !== undefined) log(formatProgress(m, last));
+      if (s === 1 || s % c.steps_per_print === 0 || s === last || m.val_loss !== undefined) log(formatProgress(m, last, this.engine.stage));
       const ckptDue = c.train.checkpoint_every > 0 && s % c.train.checkpoint_every === 0;
       if (ckptDue || s === last) {
         this.saveCheckpoint();

@@ -21,7 +21,7 @@ export interface ReferenceRun {
 
 /** One worker on the whole global batches: the reference every parallel run must reproduce. */
 export function referenceRun(k: ParallelCase): ReferenceRun {
-  const c = caseConfig(k, 1, 1, k.dp * k.B);
+  const c = caseConfig({ ...k, zeroStage: 0 }, 1, 1, k.dp * k.B);
   const kernels = kernelsFor(k.kernels, 1);
   const model = createModel(checkedModelConfig(c), { kernels, seed: c.seed });
   const trainer = new Trainer({

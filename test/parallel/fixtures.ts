@@ -67,6 +67,8 @@ export interface ParallelCase {
   readonly docs: boolean;
   readonly kernels: 'native' | 'reference';
   readonly steps: number;
+  /** ZeRO stage of the parallel run (default 0); the one-worker reference always runs stage 0. */
+  readonly zeroStage?: 0 | 1 | 2 | 3;
 }
 
 /** The config of a case; sp = dp = 1 and B = dp·B gives the one-worker reference. */
@@ -77,7 +79,7 @@ export function caseConfig(k: ParallelCase, sp: number, dp: number, B: number): 
     'data.seq_len': k.N, 'data.val_fraction': 0, 'data.val_every': 0, train_micro_batch_size_per_gpu: B,
     gradient_accumulation_steps: k.accum, gradient_clipping: 1.0, 'train.steps': k.steps, 'train.kernels': k.kernels,
     'train.threads': 1, 'scheduler.params.warmup_num_steps': 1, 'optimizer.params.lr': 0.01, steps_per_print: 1000,
-    sequence_parallel_size: sp, data_parallel_size: dp, seed: 5,
+    sequence_parallel_size: sp, data_parallel_size: dp, seed: 5, 'zero_optimization.stage': k.zeroStage ?? 0,
   };
   return buildConfig(Object.entries(set).map(([path, value]) => ({ kind: 'set' as const, path, value, source: 'test' })));
 }

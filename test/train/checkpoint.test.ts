@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readSafetensors } from '../../src/tensor/safetensors.js';
-import { loadCheckpoint, restoreModel, restoreOptimizer, saveCheckpoint } from '../../src/train/checkpoint.js';
+import { checkCheckpointFits, loadCheckpoint, restoreModel, restoreOptimizer, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { parseSetOverride } from '../../src/train/config.js';
 import { CheckpointError } from '../../src/train/errors.js';
 import { AdamW } from '../../src/train/optimizer.js';
@@ -95,4 +96,54 @@ test('resuming with another model shape or other data is refused', () => {
     /was trained on 1000 training tokens; data\.corpus .* gives 600/,
   );
   assert.ok(existsSync(dir));
+});
+
+/** sha256 of every file under dir, by relative path. */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string, rel: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name), `${rel}${e.name}/`);
+      else out.set(`${rel}${e.name}`, createHash('sha256').update(readFileSync(join(d, e.name))).digest('hex'));
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+test('a truncated file, a bad checksum or another model shape is refused naming the file and the mismatch; nothing is overwritten', () => {
+  const corpus = join(tmp(), 'c.txt');
+  writeFileSync(corpus, 'abcdefghij'.repeat(100));
+  const out = tmp();
+  const quiet = { log: (): void => {}, skipPeakMeasurement: true };
+  runTraining(tinyConfig({ 'data.corpus': corpus, 'train.steps': 2, 'train.out_dir': out, 'train.run_name': 'a' }), null, quiet);
+  const run = join(out, 'a');
+  const dir = join(run, 'checkpoint');
+  const before = snapshot(run);
+  /** What `ulysses train --resume dir --steps 4 [--set ...]` does up to the first write. */
+  const resume = (...set: string[]): unknown => {
+    const { config, checkpoint } = resolveRunConfig([parseSetOverride('train.steps=4'), ...set.map(parseSetOverride)], dir);
+    return runTraining(config, checkpoint, quiet);
+  };
+
+  refused(() => resume('model.n_layers=3'), /checkpoint .*checkpoint\/trainer_state\.json was trained with model n_layers = 2; this run asks for 3/);
+  assert.deepEqual(snapshot(run), before, 'nothing in the run folder changed');
+
+  // A checkpoint whose tensors do not match its own config (hand-edited, or another model's files).
+  const other = buildModel(tinyConfig({ 'model.d_model': 8 }), kernelsFor('native', 1));
+  refused(() => checkCheckpointFits(loadCheckpoint(dir), other.config, other.params.infos),
+    /checkpoint .*: model\.safetensors holds transformer\.wte\.weight as F32 \[256, 16\]; the model expects F32 \[256, 8\]/);
+
+  const opt = join(dir, 'optimizer.safetensors');
+  const bytes = readFileSync(opt);
+  writeFileSync(opt, bytes.subarray(0, bytes.length - 100));
+  refused(() => resume(), new RegExp(`optimizer\\.safetensors has ${bytes.length - 100} bytes, manifest\\.json lists ${bytes.length} \\(the file is truncated`));
+  writeFileSync(opt, bytes);
+  const flipped = Buffer.from(bytes);
+  flipped[flipped.length - 5] = (flipped[flipped.length - 5] as number) ^ 1;
+  writeFileSync(opt, flipped);
+  refused(() => resume(), /optimizer\.safetensors does not match its sha256 in manifest\.json/);
+  writeFileSync(opt, bytes);
+  assert.deepEqual(snapshot(run), before, 'after the refusals the run folder is as it was');
+  assert.doesNotThrow(() => resume(), 'the repaired checkpoint resumes');
 });

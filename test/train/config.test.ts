@@ -69,10 +69,10 @@ test('sequence-parallel sizes Ulysses cannot use are refused with the sizes that
   assert.deepEqual([c.sequence_parallel_size, c.data_parallel_size], [3, 2], 'uneven splits (3 ranks, 4 heads, 1024 tokens) are fine');
 });
 
-test('features that are not here yet are refused with why', () => {
-  refuses([json({ zero_optimization: { stage: 3 } })], /zero_optimization\.stage = 3 is not supported yet: only 0/);
+test('features that are not here yet are refused with why; ZeRO stages 0 to 3 are accepted', () => {
   refuses([json({ bf16: { enabled: true } })], /bf16\.enabled = true is not supported yet: only false/);
   refuses([json({ zero_optimization: { stage: 4 } })], /zero_optimization\.stage must be an integer in \[0, 3\]/);
+  for (const stage of [0, 1, 2, 3]) assert.equal(buildConfig([json({ zero_optimization: { stage } })]).zero_optimization.stage, stage);
 });
 
 test('keys that depend on each other are checked together', () => {

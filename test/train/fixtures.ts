@@ -84,6 +84,18 @@ export class BigramLM implements CausalLM {
   lastLogits(): Float32Array {
     return this.logits;
   }
+
+  paramUnits(): string[][] {
+    return [['wte.weight', 'ln_f.bias']];
+  }
+
+  setParamProvider(): void {
+    throw new Error('BigramLM reads its parameters from its own store');
+  }
+
+  activationBytes(): number {
+    return this.logits.byteLength;
+  }
 }
 
 /** A text with learnable structure, as tokens in [0, V). */
