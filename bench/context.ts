@@ -27,6 +27,8 @@ export interface SectionOutput {
 export interface BenchContext {
   opts: BenchOptions;
   peak: GemmPeak | null;
+  /** Single-thread GEMM peak from the gemm section (to check that more threads really had cores). */
+  peak1: number | null;
   /** OpenBLAS kernel family reported by the children (e.g. "Prescott", "SkylakeX"). */
   openblasCore: string | null;
   /** Per-length results kept for the ulysses-vs-torch comparison. */

@@ -1,17 +1,18 @@
-// `npm run bench [-- gemm attention train torch] [--quick] [--threads N] [--no-write]`
+// `npm run bench [-- gemm attention train torch] [--quick] [--threads N] [--no-write] [--force]`
 //
 // Runs the selected sections (default: all), each measurement in its own child process, prints
 // one markdown table per section and, for a full run, rewrites the generated block of
 // BENCHMARKS.md and bench/results/latest.json. Partial or --quick runs only print and write
 // bench/results/last-run.json, so BENCHMARKS.md always holds one complete side-by-side run
-// (a run during which the addon was rebuilt does not count as one).
+// (a run during which the addon was rebuilt, or that the quality check calls noisy, does not
+// count as one unless --force).
 import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { BenchContext, SectionOutput } from './context.js';
-import { renderReport, targetsSection, writeBenchmarksMd, writeResults } from './report.js';
+import { qualitySection, renderReport, targetsSection, writeBenchmarksMd, writeResults } from './report.js';
 import { attentionSection } from './sections-attention.js';
-import { gemmSection } from './sections-gemm.js';
+import { endProbe, gemmSection } from './sections-gemm.js';
 import { compareSection, torchSection, trainSection } from './sections-model.js';
 import { fmt, machineInfo, nowS, repoRoot } from './util.js';
 
@@ -32,6 +33,8 @@ interface Args {
   quick: boolean;
   threads: number;
   write: boolean;
+  /** Write BENCHMARKS.md even when the run-quality check says the machine was busy. */
+  force: boolean;
 }
 
 function isSection(s: string): s is SectionName {
@@ -39,21 +42,22 @@ function isSection(s: string): s is SectionName {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { sections: [], quick: false, threads: 2, write: true };
+  const args: Args = { sections: [], quick: false, threads: 2, write: true, force: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--quick') args.quick = true;
     else if (a === '--no-write') args.write = false;
+    else if (a === '--force') args.force = true;
     else if (a === '--threads') {
       args.threads = Number(argv[++i]);
       if (!Number.isInteger(args.threads) || args.threads < 1) throw new Error('--threads must be a positive integer');
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [gemm] [attention] [train] [torch] [--quick] [--threads N] [--no-write]\n');
+      process.stdout.write('usage: npm run bench -- [gemm] [attention] [train] [torch] [--quick] [--threads N] [--no-write] [--force]\n');
       process.exit(0);
     } else if (isSection(a)) {
       if (!args.sections.includes(a)) args.sections.push(a);
     } else {
-      throw new Error(`unknown argument ${a}; expected one of ${SECTIONS.join(', ')}, --quick, --threads N, --no-write`);
+      throw new Error(`unknown argument ${a}; expected one of ${SECTIONS.join(', ')}, --quick, --threads N, --no-write, --force`);
     }
   }
   if (args.sections.length === 0) args.sections = [...SECTIONS];
@@ -69,6 +73,7 @@ function main(): void {
   const ctx: BenchContext = {
     opts: { quick: args.quick, threads: args.threads },
     peak: null,
+    peak1: null,
     openblasCore: null,
     train: new Map(),
     torch: new Map(),
@@ -89,7 +94,9 @@ function main(): void {
     outputs.push(out);
     process.stdout.write(`\n## ${name} (${fmt(nowS() - ts, 0)} s)\n\n${out.markdown}\n`);
   }
-  for (const extra of [compareSection(ctx), targetsSection(ctx)]) {
+  const endPeak = ctx.peak && args.sections.length > 1 ? endProbe(ctx) : null;
+  const quality = qualitySection(ctx, endPeak);
+  for (const extra of [compareSection(ctx), targetsSection(ctx), quality]) {
     if (extra === null) continue;
     outputs.push(extra);
     process.stdout.write(`\n## ${extra.name}\n\n${extra.markdown}\n`);
@@ -102,7 +109,9 @@ function main(): void {
     `\nLoad average (1 min) at start ${fmt(load0, 2)}, at end ${fmt(load1, 2)}.\n`;
   const rebuilt = addonStamp() !== stamp0;
   if (rebuilt) process.stderr.write('[bench] warning: the native addon was rebuilt during this run; rerun it\n');
-  const full = !args.quick && args.sections.length === SECTIONS.length && !rebuilt;
+  const noisy = quality !== null && (quality.data as { problems: string[] }).problems.length > 0;
+  if (noisy && !args.force) process.stderr.write('[bench] noisy run: BENCHMARKS.md left alone (--force writes it anyway)\n');
+  const full = !args.quick && args.sections.length === SECTIONS.length && !rebuilt && (!noisy || args.force);
   const payload = { command, date, machine, totalS, loadavg: [load0, load1], peak: ctx.peak, sections: outputs };
   if (!args.write) return;
   if (full) {

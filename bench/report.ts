@@ -16,6 +16,7 @@ const TITLES: Record<string, string> = {
   torch: 'Training steps, PyTorch CPU eager',
   compare: 'ulysses against PyTorch',
   targets: 'Targets (DESIGN.md, "What fast means")',
+  quality: 'Run quality',
 };
 
 function verdict(ok: boolean): string {
@@ -51,6 +52,31 @@ export function targetsSection(ctx: BenchContext): SectionOutput | null {
   }
   if (lines.length === 0) return null;
   return { name: 'targets', markdown: lines.join('\n'), data: lines };
+}
+
+/**
+ * Whether the machine stayed quiet: two threads must beat one clearly (or the second core was
+ * busy), and the GEMM timed at the end must match the one at the start.
+ */
+export function qualitySection(ctx: BenchContext, endPeak: number | null): SectionOutput | null {
+  if (!ctx.peak) return null;
+  const lines: string[] = [];
+  const problems: string[] = [];
+  const p = ctx.peak.gflops;
+  if (ctx.peak1 !== null && ctx.peak.threads > 1) {
+    const scale = p / ctx.peak1;
+    lines.push(`- GEMM ${ctx.peak.threads} threads / 1 thread: ${fmt(scale, 2)}x.`);
+    if (scale < 0.8 * ctx.peak.threads) problems.push('the extra threads did not get free cores during the gemm section');
+  }
+  if (endPeak !== null) {
+    const drift = endPeak / p - 1;
+    lines.push(`- GEMM peak at the start ${fmt(p)} GFLOP/s, re-measured at the end ${fmt(endPeak)} GFLOP/s (${fmt(100 * drift, 0)}%).`);
+    if (Math.abs(drift) > 0.15) problems.push('the GEMM rate changed by more than 15% between start and end');
+  }
+  lines.push(problems.length === 0
+    ? '- **Quiet run**: ratios in this block are trustworthy.'
+    : `- **Noisy run**: ${problems.join('; ')}. Utilisation figures are suspect; rerun on a quiet machine.`);
+  return { name: 'quality', markdown: lines.join('\n'), data: { problems, endPeak } };
 }
 
 export function renderReport(

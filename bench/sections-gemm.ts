@@ -69,6 +69,8 @@ export function gemmSection(ctx: BenchContext): SectionOutput {
   const threadList = [1, ctx.opts.threads].filter((t, i, a) => a.indexOf(t) === i);
   const runs = runAll(ctx, threadList, sizes, seconds);
   setPeak(ctx, runs, 'gemm section');
+  const single = runs.filter((r) => r.result.threads === 1).map((r) => peakOf(r.result));
+  ctx.peak1 = single.length > 0 ? Math.max(...single) : null;
   const header = ['M=N=K', ...runs.map(label)];
   const rows = sizes.map((n) => [
     String(n),
@@ -100,4 +102,12 @@ export function ensurePeak(ctx: BenchContext): number {
     setPeak(ctx, runAll(ctx, [ctx.opts.threads], sizes, ctx.opts.quick ? 0.1 : 0.4), 'probe');
   }
   return (ctx.peak as { gflops: number }).gflops;
+}
+
+/** The same GEMM, timed again after everything else, to see whether the machine's speed held. */
+export function endProbe(ctx: BenchContext): number {
+  const sizes = ctx.opts.quick ? [1024] : [1024, 2048];
+  const core = ctx.peak?.core ?? null;
+  const r = gemmRun(ctx, ctx.opts.threads, sizes, ctx.opts.quick ? 0.1 : 0.4, core);
+  return peakOf(r.result);
 }
