@@ -5,6 +5,7 @@ import { CONFIG_SCHEMA } from '../train/config-schema.js';
 import { parseSetOverride, readConfigFile, type ConfigLayer } from '../train/config.js';
 import { formatMemoryPlan, planMemory } from '../train/dry-run.js';
 import { launchTraining } from '../train/parallel-run.js';
+import { hfModelLayer } from '../train/hf-import.js';
 import { resolveRunConfig } from '../train/run.js';
 import { describeSchema } from '../train/schema.js';
 import { runCommand } from './cli-errors.js';
@@ -64,6 +65,11 @@ export function trainLayers(opts: TrainOptions): ConfigLayer[] {
     layers.push(layer);
   }
   for (const s of opts.set) layers.push(parseSetOverride(s));
+  // The folder's model shape comes last so no flag or --set can contradict the weights it loads.
+  if (typeof opts.initFrom === 'string') {
+    layers.push({ kind: 'set', path: 'train.init_from', value: opts.initFrom, source: '--init-from' });
+    layers.push(hfModelLayer(opts.initFrom));
+  }
   return layers;
 }
 
@@ -77,7 +83,8 @@ export function addTrainCommand(program: Command): void {
     .description('train a model; with no options, a small GPT on the Brown corpus (two to four minutes on two cores)')
     .option('--config <file>', 'JSON config (DeepSpeed-style keys; see --list-keys)')
     .option('--set <key=value>', 'set any config key, e.g. --set model.n_layers=6 (repeatable; applied last)', collect, [])
-    .option('--resume <checkpoint>', 'continue from a checkpoint folder, e.g. runs/<name>/checkpoint');
+    .option('--resume <checkpoint>', 'continue from a checkpoint folder, e.g. runs/<name>/checkpoint')
+    .option('--init-from <dir>', 'start from the weights of a Hugging Face model folder (or a ulysses run folder); sets train.init_from and the model section');
   for (const f of FLAGS) cmd.option(f.flag, `${f.help} (sets ${f.path})`);
   cmd
     .option('--print-config', 'print the resolved config as JSON and exit')

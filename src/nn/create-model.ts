@@ -4,6 +4,7 @@
 import type { AttentionCore } from '../attention/attention-core.js';
 import { LocalAttention } from '../attention/local-attention.js';
 import type { Kernels } from '../kernels/kernels.js';
+import { ModelAttentionMask, type ModelAttentionOptions } from './attention-mask.js';
 import type { CausalLM } from './causal-lm.js';
 import type { ModelConfig } from './model-config.js';
 import { declareGptParameters, GPT, gptActivationBytes, gptParamUnits } from './gpt.js';
@@ -21,15 +22,18 @@ export interface CreateModelOptions {
   attention?: AttentionCore;
   /** Pad the flat parameter and gradient buffers to a multiple of this (default 1). */
   padParamsTo?: number;
+  /** Sliding window and block-sparse layout of every attention layer (default: causal only). */
+  attentionMask?: ModelAttentionOptions;
 }
 
 export function createModel(config: ModelConfig, opts: CreateModelOptions): CausalLM {
   validateModelConfig(config);
   const core = opts.attention ?? new LocalAttention(opts.kernels);
   const store = { padMultiple: opts.padParamsTo ?? 1 };
+  const mask = new ModelAttentionMask(opts.attentionMask);
   return config.arch === 'gpt'
-    ? new GPT(config, opts.kernels, core, opts.seed, store)
-    : new Llama(config, opts.kernels, core, opts.seed, store);
+    ? new GPT(config, opts.kernels, core, opts.seed, store, mask)
+    : new Llama(config, opts.kernels, core, opts.seed, store, mask);
 }
 
 /** What a model of this config holds, without allocating it: parameter infos and provider units. */

@@ -7,6 +7,7 @@
 import type { AttentionCore } from '../attention/attention-core.js';
 import type { AttentionMaskSpec, Kernels } from '../kernels/kernels.js';
 import type { CausalLM, ForwardResult, TokenBatch } from './causal-lm.js';
+import { ModelAttentionMask } from './attention-mask.js';
 import type { ModelConfig } from './model-config.js';
 import { typedArrayBytes } from './buffer-bytes.js';
 import { FullParamProvider, type ParamProvider } from './param-provider.js';
@@ -80,6 +81,7 @@ export class GPT implements CausalLM {
     private readonly core: AttentionCore,
     seed: number,
     storeOptions: ParameterStoreOptions = {},
+    private readonly mask: ModelAttentionMask = new ModelAttentionMask(),
   ) {
     this.params = new ParameterStore(storeOptions);
     declareGptParameters(this.params, config);
@@ -131,7 +133,7 @@ export class GPT implements CausalLM {
     const N = bc.B * bc.T;
     const a = this.ensureActs(N);
     const dims = this.dims();
-    const mask: AttentionMaskSpec = { causal: true, docIds: bc.docIds };
+    const mask: AttentionMaskSpec = this.mask.spec(bc.T, bc.docIds);
     const L = a.blocks.length;
     const pv = this.provider;
     const emb = pv.acquire(0, 'forward', L > 0 ? 1 : 0);

@@ -95,11 +95,35 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
       n_heads: { kind: 'int', min: 1, max: 4096, doc: 'query heads (must divide d_model)' },
       n_kv_heads: { kind: 'int', min: 1, max: 4096, auto: true, doc: 'key/value heads, dividing n_heads ("auto" = n_heads)' },
       d_ff: { kind: 'int', min: 1, auto: true, doc: 'MLP width ("auto" = 4*d_model for gpt, 8/3*d_model rounded up to 32 for llama)' },
-      vocab_size: { kind: 'int', min: 1, max: 65536, doc: 'vocabulary size (256 for the byte tokenizer)' },
+      vocab_size: { kind: 'int', min: 1, max: 65536, doc: 'vocabulary size (at least 256 for the byte tokenizer, at least the vocabulary of data.tokenizer otherwise)' },
       max_seq_len: { kind: 'int', min: 1, doc: 'longest sequence the model accepts' },
       norm_eps: { kind: 'number', min: 0, minExclusive: true, max: 1, doc: 'epsilon of LayerNorm / RMSNorm' },
       rope_theta: { kind: 'number', min: 1, doc: 'RoPE base (llama)' },
       tie_embeddings: { kind: 'bool', doc: 'share the token embedding with the output layer (always true for gpt)' },
+    },
+  },
+  attention: {
+    kind: 'section',
+    doc: 'the attention of every layer (always causal; keys a kind does not use must stay null)',
+    fields: {
+      kind: {
+        kind: 'enum',
+        values: ['flash', 'dense', 'sliding_window', 'block_sparse'],
+        doc: '"flash": the fused kernel (O(N) memory, causal + document masks); "dense": the TypeScript reference attention with full score rows, slow, for checking; "sliding_window": each token sees the last attention.window tokens; "block_sparse": blocks of attention.block_size tokens see the blocks attention.layout chooses',
+      },
+      window: { kind: 'int', min: 1, nullable: true, doc: 'sliding_window: tokens each query sees, itself included' },
+      block_size: { kind: 'int', min: 1, nullable: true, doc: 'block_sparse: tokens per block' },
+      layout: {
+        kind: 'enum', values: ['bigbird', 'fixed', 'strided'], nullable: true,
+        doc: 'block_sparse: "bigbird" (local + global + random blocks), "fixed" (Sparse Transformer chunks + summary blocks), "strided" (Sparse Transformer local + every stride_blocks-th block)',
+      },
+      per_head: { kind: 'bool', nullable: true, doc: 'block_sparse: one layout per query head instead of one shared (null = false; differs only where the layout draws random blocks)' },
+      seed: { kind: 'int', min: 0, max: 2 ** 32 - 1, nullable: true, doc: 'block_sparse bigbird: seed of the random blocks (null = the config seed)' },
+      local_blocks: { kind: 'int', min: 0, nullable: true, doc: 'block_sparse bigbird: neighbouring blocks seen on each side (null = 1)' },
+      global_blocks: { kind: 'int', min: 0, nullable: true, doc: 'block_sparse bigbird: first blocks that see and are seen by every block (null = 1)' },
+      random_blocks: { kind: 'int', min: 0, nullable: true, doc: 'block_sparse bigbird: extra random key blocks per query block (null = 1)' },
+      stride_blocks: { kind: 'int', min: 1, nullable: true, doc: 'block_sparse fixed and strided: chunk length / stride in blocks (null = 4)' },
+      summary_blocks: { kind: 'int', min: 0, nullable: true, doc: 'block_sparse fixed: last blocks of every chunk that every query sees (null = 1)' },
     },
   },
   data: {
@@ -107,7 +131,15 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
     doc: 'training data',
     fields: {
       corpus: { kind: 'string', doc: '"brown", a text file, a folder of .txt files, or a .tokens file from `ulysses prepare`' },
+      tokenizer: {
+        kind: 'string',
+        doc: '"bytes" (one token per UTF-8 byte, vocabulary 256) or a Hugging Face tokenizer.json or the folder holding it (model.vocab_size must cover its vocabulary)',
+      },
       seq_len: { kind: 'int', min: 1, doc: 'tokens per training sequence (<= model.max_seq_len)' },
+      pack_documents: {
+        kind: 'bool',
+        doc: 'windows hold several documents (a new one starts after each separator token): attention stays inside each, positions restart at 0 at each start',
+      },
       val_fraction: { kind: 'number', min: 0, max: 0.5, doc: 'share of the corpus (its end) held out for validation' },
       val_every: { kind: 'int', min: 0, doc: 'validate every this many steps (0 = only at the end)' },
       val_batches: { kind: 'int', min: 1, doc: 'micro-batches per validation' },
@@ -131,6 +163,11 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
       out_dir: { kind: 'string', doc: 'folder that holds run folders' },
       run_name: { kind: 'string', nullable: true, doc: 'run folder name under out_dir (null = a timestamp)' },
       checkpoint_every: { kind: 'int', min: 0, doc: 'save a checkpoint every this many steps (0 = only at the end)' },
+      init_from: {
+        kind: 'string',
+        nullable: true,
+        doc: 'start from the weights of a Hugging Face model folder (config.json + safetensors) or a ulysses run/checkpoint folder; its config.json sets the model section (null = random init; ignored on --resume)',
+      },
     },
   },
 };

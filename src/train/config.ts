@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import type { ModelConfig } from '../nn/model-config.js';
 import type { ZeroStage } from '../parallel/zero/engine.js';
 import { allowedSpSizes } from '../parallel/ulysses/plan.js';
+import { checkAttentionConfig, defaultAttentionConfig, type AttentionConfig } from './attention-config.js';
 import { CONFIG_SCHEMA } from './config-schema.js';
 import { ConfigError } from './errors.js';
 import { checkLeaf, lookupPath, mergeLayer, nestPath } from './schema.js';
@@ -49,7 +50,18 @@ export interface UlyssesConfig {
     rope_theta: number;
     tie_embeddings: boolean;
   };
-  data: { corpus: string; seq_len: number; val_fraction: number; val_every: number; val_batches: number };
+  attention: AttentionConfig;
+  data: {
+    corpus: string;
+    /** "bytes" or the path of a Hugging Face tokenizer.json (or its folder). */
+    tokenizer: string;
+    seq_len: number;
+    /** Document ids and doc-relative positions per window, so attention stays inside documents. */
+    pack_documents: boolean;
+    val_fraction: number;
+    val_every: number;
+    val_batches: number;
+  };
   train: {
     steps: number;
     kernels: 'native' | 'reference';
@@ -58,6 +70,8 @@ export interface UlyssesConfig {
     out_dir: string;
     run_name: string | null;
     checkpoint_every: number;
+    /** Hugging Face model folder whose weights start the run, or null for a random init. */
+    init_from: string | null;
   };
 }
 
@@ -100,7 +114,8 @@ export function defaultConfig(): UlyssesConfig {
       rope_theta: 10000,
       tie_embeddings: true,
     },
-    data: { corpus: 'brown', seq_len: 1024, val_fraction: 0.01, val_every: 250, val_batches: 4 },
+    attention: defaultAttentionConfig(),
+    data: { corpus: 'brown', tokenizer: 'bytes', seq_len: 1024, pack_documents: false, val_fraction: 0.01, val_every: 250, val_batches: 4 },
     train: {
       steps: 1500,
       kernels: 'native',
@@ -109,6 +124,7 @@ export function defaultConfig(): UlyssesConfig {
       out_dir: 'runs',
       run_name: null,
       checkpoint_every: 500,
+      init_from: null,
     },
   };
 }
@@ -195,10 +211,14 @@ export function checkConfig(c: UlyssesConfig): void {
   } else if ((m.d_model / m.n_heads) % 2 !== 0) {
     fail(`model.d_model / model.n_heads (${m.d_model / m.n_heads}) must be even for RoPE in model.type "llama"`);
   }
-  if (m.vocab_size < 256) fail(`model.vocab_size must be >= 256 for the byte tokenizer, got ${m.vocab_size}`);
+  // A tokenizer file's vocabulary is only known once it is read (openRunData checks it then).
+  if (c.data.tokenizer === 'bytes' && m.vocab_size < 256) {
+    fail(`model.vocab_size must be >= 256 for the byte tokenizer (data.tokenizer "bytes"), got ${m.vocab_size}`);
+  }
   if (c.data.seq_len > m.max_seq_len) {
     fail(`data.seq_len (${c.data.seq_len}) exceeds model.max_seq_len (${m.max_seq_len}); raise model.max_seq_len or lower data.seq_len`);
   }
+  checkAttentionConfig(c.attention);
   const sp = c.sequence_parallel_size;
   if (sp > m.n_heads) {
     fail(

@@ -65,8 +65,13 @@ export function generate(model: CausalLM, prompt: readonly number[], opts: Sampl
 
 /** Rebuilds the model of a checkpoint with its trained weights. */
 export function loadModelFromCheckpoint(dir: string, kernels: Kernels): CausalLM {
+  return loadRunModel(dir, kernels).model;
+}
+
+/** A checkpoint's model with its weights, and the data.tokenizer its run trained with ("bytes" before the key existed). */
+export function loadRunModel(dir: string, kernels: Kernels): { model: CausalLM; tokenizer: string } {
   const ckpt = loadCheckpoint(dir);
   const model = buildModel(ckpt.state.config, kernels);
   restoreModel(ckpt, model);
-  return model;
+  return { model, tokenizer: (ckpt.state.config.data as { tokenizer?: string }).tokenizer ?? 'bytes' };
 }

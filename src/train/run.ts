@@ -3,6 +3,7 @@
 // shares with it (data checks, run folder, header lines) live here too.
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { LocalAttention } from '../attention/local-attention.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { createNativeKernels, setNativeThreads } from '../kernels/native/native-kernels.js';
 import { createReferenceKernels } from '../kernels/reference/reference-kernels.js';
@@ -11,11 +12,14 @@ import { createModel, estimateActivationBytes, modelLayout, validateModelConfig 
 import type { ModelConfig } from '../nn/model-config.js';
 import type { TokenSource } from './data/token-source.js';
 import { writeFileAtomic } from '../tensor/safetensors.js';
+import { defaultAttentionConfig, modelAttentionOptions, usesDenseReference } from './attention-config.js';
 import { checkCheckpointFits, loadCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { buildConfig, modelConfigOf, threadsOf, worldSizeOf, type ConfigLayer, type UlyssesConfig } from './config.js';
 import { openCorpus } from './data/corpus.js';
-import { splitTrainVal, validationBatches, WindowSampler, type DataSplit } from './data/sampler.js';
+import { openTokenizer, type Tokenizer } from './data/hf-tokenizer.js';
+import { splitTrainVal, validationBatches, WindowSampler, type DataSplit, type PackOptions } from './data/sampler.js';
 import { CheckpointError, ConfigError, UserError } from './errors.js';
+import { initFromHf } from './hf-import.js';
 import { flopsPerToken } from './metrics.js';
 import { measurePeakFlops } from './peak-flops.js';
 import { Trainer, type TrainResult } from './trainer.js';
@@ -44,8 +48,15 @@ export function checkedModelConfig(c: UlyssesConfig): ModelConfig {
   return mc;
 }
 
+/** A one-worker model of a config, its attention variant included. */
 export function buildModel(c: UlyssesConfig, kernels: Kernels): CausalLM {
-  return createModel(checkedModelConfig(c), { kernels, seed: c.seed });
+  const mc = checkedModelConfig(c);
+  // A checkpoint written before the attention section existed trained with the default attention.
+  const a = (c as Partial<UlyssesConfig>).attention ?? defaultAttentionConfig();
+  return createModel(mc, {
+    kernels, seed: c.seed, attention: new LocalAttention(usesDenseReference(a) ? createReferenceKernels() : kernels),
+    attentionMask: modelAttentionOptions(a, mc, c.data.seq_len, c.seed, false),
+  });
 }
 
 /** The data stream gets its own seed so changing the model does not change the batches. */
@@ -108,15 +119,38 @@ export interface RunData {
   split: DataSplit;
 }
 
+/** The tokenizer data.tokenizer names, refused when the model's vocabulary cannot hold its ids. */
+export function runTokenizer(c: UlyssesConfig, mc: ModelConfig): Tokenizer {
+  const tok = openTokenizer(c.data.tokenizer);
+  if (tok.vocabSize > mc.vocab_size) {
+    throw new ConfigError(
+      `model.vocab_size (${mc.vocab_size}) is smaller than the vocabulary of data.tokenizer ${c.data.tokenizer} (${tok.vocabSize} tokens); ` +
+        `set model.vocab_size to at least ${tok.vocabSize}`,
+    );
+  }
+  return tok;
+}
+
+/** The loader's packing: the run tokenizer's separator, refused when it has none. */
+export function packOptions(c: UlyssesConfig, mc: ModelConfig): PackOptions | null {
+  if (!c.data.pack_documents) return null;
+  const sep = runTokenizer(c, mc).separatorId;
+  if (sep === null) {
+    throw new ConfigError(`data.pack_documents needs an end-of-document token, and data.tokenizer ${c.data.tokenizer} has none; set data.pack_documents to false`);
+  }
+  return { separator: sep };
+}
+
 /** Opens and checks the corpus, and the checkpoint's tensors against the model (the caller closes source). */
 export function openRunData(c: UlyssesConfig, checkpoint: LoadedCheckpoint | null): RunData {
   const mc = checkedModelConfig(c);
   if (checkpoint) checkCheckpointFits(checkpoint, mc, modelLayout(mc).infos);
-  const source = openCorpus(c.data.corpus);
+  const source = openCorpus(c.data.corpus, runTokenizer(c, mc));
   try {
     if (source.vocabSize > mc.vocab_size) {
       throw new ConfigError(`model.vocab_size (${mc.vocab_size}) is smaller than the vocabulary of ${source.description} (${source.vocabSize})`);
     }
+    packOptions(c, mc); // refused here, before any rank starts, when the tokenizer has no separator
     const split = splitTrainVal(source, c.data.val_fraction, c.data.seq_len);
     if (checkpoint && checkpoint.state.data_tokens !== split.train.end) {
       throw new CheckpointError(
@@ -178,9 +212,12 @@ export function runTraining(c: UlyssesConfig, checkpoint: LoadedCheckpoint | nul
   try {
     const threads = threadsOf(c);
     const kernels = kernelsFor(c.train.kernels, threads);
-    const model = createModel(mc, { kernels, seed: c.seed });
-    const sampler = new WindowSampler(source, split.train, c.data.seq_len, c.train_micro_batch_size_per_gpu, dataSeed(c.seed));
-    const val = split.val ? validationBatches(source, split.val, c.data.seq_len, c.train_micro_batch_size_per_gpu, c.data.val_batches) : null;
+    const model = buildModel(c, kernels);
+    // A resumed run takes its weights from the checkpoint, which already continues the imported ones.
+    if (c.train.init_from !== null && !checkpoint) initFromHf(model, c.train.init_from);
+    const pack = packOptions(c, mc);
+    const sampler = new WindowSampler(source, split.train, c.data.seq_len, c.train_micro_batch_size_per_gpu, dataSeed(c.seed), pack);
+    const val = split.val ? validationBatches(source, split.val, c.data.seq_len, c.train_micro_batch_size_per_gpu, c.data.val_batches, pack) : null;
     const runDir = prepareRunDir(c, checkpoint);
     logRunHeader(log, c, d, model.params.numel, runDir, checkpoint);
     const peak = opts.skipPeakMeasurement ? null : measurePeak(kernels, threads, log);

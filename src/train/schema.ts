@@ -14,6 +14,8 @@ export interface IntField extends FieldBase {
   max?: number;
   /** Accept the string "auto" (resolved later from other keys). */
   auto?: boolean;
+  /** Accept null (the key is unset: another key decides whether it applies). */
+  nullable?: boolean;
 }
 export interface NumberField extends FieldBase {
   kind: 'number';
@@ -24,10 +26,12 @@ export interface NumberField extends FieldBase {
 }
 export interface BoolField extends FieldBase {
   kind: 'bool';
+  nullable?: boolean;
 }
 export interface EnumField extends FieldBase {
   kind: 'enum';
   values: readonly string[];
+  nullable?: boolean;
 }
 export interface StringField extends FieldBase {
   kind: 'string';
@@ -59,6 +63,11 @@ function show(v: unknown): string {
 
 /** Human description of what a leaf accepts, used in every error about it. */
 export function describeAllowed(spec: LeafSpec): string {
+  const orNull = 'nullable' in spec && spec.nullable === true && spec.kind !== 'string' ? ' or null' : '';
+  return describeValues(spec) + orNull;
+}
+
+function describeValues(spec: LeafSpec): string {
   switch (spec.kind) {
     case 'int': {
       const range = spec.max === undefined ? `>= ${spec.min}` : `in [${spec.min}, ${spec.max}]`;
@@ -90,6 +99,7 @@ export function checkLeaf(path: string, spec: LeafSpec, v: unknown): unknown {
     throw new ConfigError(`config key ${path} must be ${describeAllowed(spec)}, got ${show(v)}`);
   };
   let ok = false;
+  if (v === null && 'nullable' in spec && spec.nullable === true) return null;
   switch (spec.kind) {
     case 'int':
       ok = (spec.auto === true && v === 'auto') || (typeof v === 'number' && Number.isInteger(v) && inRange(v, spec));

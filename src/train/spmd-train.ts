@@ -9,10 +9,12 @@ import { LocalAttention } from '../attention/local-attention.js';
 import type { Communicator } from '../dist/communicator.js';
 import { makeGrid, rankGroups } from '../dist/grid.js';
 import type { Kernels } from '../kernels/kernels.js';
+import { createReferenceKernels } from '../kernels/reference/reference-kernels.js';
 import { createModel, estimateActivationBytes } from '../nn/create-model.js';
 import { DistributedAttention } from '../parallel/ulysses/distributed-attention.js';
 import { splitCounts } from '../parallel/ulysses/plan.js';
 import { paramPadding } from '../parallel/zero/create.js';
+import { modelAttentionOptions, usesDenseReference } from './attention-config.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { configDifference, worldSizeOf, threadsOf, type UlyssesConfig } from './config.js';
 import { openCorpus } from './data/corpus.js';
@@ -20,9 +22,10 @@ import { splitTrainVal, validationBatches, WindowSampler } from './data/sampler.
 import { ShardedBatchSource, shardGlobalBatch } from './data/sharded-source.js';
 import { MemoryTokenSource, type TokenSource } from './data/token-source.js';
 import { ConfigError } from './errors.js';
+import { initFromHf } from './hf-import.js';
 import { flopsPerToken } from './metrics.js';
 import { measurePeakFlops } from './peak-flops.js';
-import { checkedModelConfig, dataSeed, kernelsFor } from './run.js';
+import { checkedModelConfig, dataSeed, kernelsFor, packOptions, runTokenizer } from './run.js';
 import { CollectiveSync } from './step-sync.js';
 import { Trainer, type TrainResult } from './trainer.js';
 
@@ -101,8 +104,8 @@ export function printLine(line: string): void {
   }
 }
 
-function openShared(corpus: SharedCorpus): TokenSource {
-  if (corpus.kind === 'path') return openCorpus(corpus.corpus);
+function openShared(corpus: SharedCorpus, c: UlyssesConfig): TokenSource {
+  if (corpus.kind === 'path') return openCorpus(corpus.corpus, runTokenizer(c, checkedModelConfig(c)));
   return new MemoryTokenSource(corpus.tokens, corpus.vocabSize, corpus.documents, corpus.description);
 }
 
@@ -176,21 +179,28 @@ export function main(comm: Communicator, args: SpmdTrainArgs): SpmdTrainResult |
   const peakFlops = args.peakFlops === 'measure' ? measureJobPeak(comm, kernels, threads, log) : args.peakFlops;
   const mc = checkedModelConfig(c);
   const N = c.data.seq_len;
-  const local = new LocalAttention(kernels);
+  const local = new LocalAttention(usesDenseReference(c.attention) ? createReferenceKernels() : kernels);
   // With one sequence-parallel rank every all-to-all would be a self copy, so attention stays local.
   const distributed = sp > 1 ? new DistributedAttention(local, comm, groups.sp, { seqLen: N }) : null;
-  const model = createModel(mc, { kernels, seed: c.seed, attention: distributed ?? local, padParamsTo: paramPadding(c.zero_optimization.stage, sp * dp) });
-  const source = openShared(args.corpus);
+  const model = createModel(mc, {
+    kernels, seed: c.seed, attention: distributed ?? local, padParamsTo: paramPadding(c.zero_optimization.stage, sp * dp),
+    attentionMask: modelAttentionOptions(c.attention, mc, N, c.seed, distributed !== null),
+  });
+  // Every rank loads the full weights before the Trainer's ZeRO engine takes its shard of them.
+  if (c.train.init_from !== null && args.resumeDir === null) initFromHf(model, c.train.init_from);
+  const source = openShared(args.corpus, c);
   try {
     const split = splitTrainVal(source, c.data.val_fraction, N);
     const B = c.train_micro_batch_size_per_gpu;
     const at = { dpRank: groups.coords.dp, dp, spRank: groups.coords.sp, sp };
     // One stream of global batches for every rank: dp × B rows, of which this rank keeps its own.
-    const sampler = new WindowSampler(source, split.train, N, dp * B, dataSeed(c.seed));
+    // Document ids and positions are computed on the whole window, before it is sharded.
+    const pack = packOptions(c, mc);
+    const sampler = new WindowSampler(source, split.train, N, dp * B, dataSeed(c.seed), pack);
     const data = new ShardedBatchSource(sampler, at);
     // Validation batches hold dp × B rows like training batches, so every run sees the same set.
     const val = split.val
-      ? validationBatches(source, split.val, N, dp * B, c.data.val_batches).map((b) => shardGlobalBatch(b, at))
+      ? validationBatches(source, split.val, N, dp * B, c.data.val_batches, pack).map((b) => shardGlobalBatch(b, at))
       : null;
     const resume = args.resumeDir ? loadCheckpoint(args.resumeDir) : undefined;
     if (log) {

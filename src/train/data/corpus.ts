@@ -1,10 +1,11 @@
 // Corpus loading: "brown", a text file, a folder of .txt files, or a prepared .tokens file.
-// Text is byte-tokenized with a separator between documents, in memory for training or
-// streamed into a token file by `ulysses prepare`.
+// Text is tokenized (bytes by default, or a Hugging Face tokenizer) with a separator between
+// documents, in memory for training or streamed into a token file by `ulysses prepare`.
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import { loadBrownDocuments, type TextDocument } from './brown.js';
+import { ByteTokenizer, tokenizeDocuments, type Tokenizer } from './hf-tokenizer.js';
 import { hasTokenFileMagic, TokenFile, TokenFileWriter, type TokenFileHeader } from './token-file.js';
 import { MemoryTokenSource, type TokenSource } from './token-source.js';
 import { BYTE_VOCAB_SIZE, DOC_SEPARATOR, encodeText } from './tokenizer.js';
@@ -68,8 +69,16 @@ function describe(spec: CorpusSpec): string {
   return spec.kind === 'brown' ? 'the Brown corpus' : spec.path;
 }
 
-/** Opens a corpus for training: a token file is read on demand, text is tokenized into memory. */
-export function openCorpus(corpus: string): TokenSource {
+/** Whether a tokenizer is the byte one, whose fast paths below need no encoder calls. */
+function isBytes(tok: Tokenizer): boolean {
+  return tok instanceof ByteTokenizer;
+}
+
+/**
+ * Opens a corpus for training: a token file is read on demand, text is tokenized into memory with
+ * `tokenizer`. A token file whose vocabulary exceeds the tokenizer's was made by another one.
+ */
+export function openCorpus(corpus: string, tokenizer: Tokenizer = new ByteTokenizer()): TokenSource {
   const spec = resolveCorpus(corpus);
   if (spec.kind === 'tokens') {
     const file = new TokenFile(spec.path);
@@ -77,8 +86,16 @@ export function openCorpus(corpus: string): TokenSource {
       file.close();
       throw new DataError(`data.corpus: token file ${spec.path} holds no tokens`);
     }
+    if (file.vocabSize > tokenizer.vocabSize) {
+      file.close();
+      throw new DataError(
+        `data.corpus: token file ${spec.path} has a vocabulary of ${file.vocabSize}, more than data.tokenizer's ${tokenizer.vocabSize}; ` +
+          'set data.tokenizer to the tokenizer `ulysses prepare --tokenizer` used',
+      );
+    }
     return file;
   }
+  if (!isBytes(tokenizer)) return tokenizeDocuments(tokenizer, textDocuments(spec), describe(spec));
   const parts: Uint8Array[] = [];
   let total = 0;
   let documents = 0;
@@ -122,10 +139,20 @@ function appendTextFile(writer: TokenFileWriter, path: string): number {
   return total;
 }
 
-/** Tokenizes a corpus once into a token file (`ulysses prepare`). */
-export function prepareTokenFile(corpus: string, outPath: string): TokenFileHeader {
+/** Largest vocabulary a token file holds: ids are stored as uint16, so the largest id is 65535. */
+export const MAX_TOKEN_FILE_VOCAB = 65536;
+
+/** Tokenizes a corpus once into a token file (`ulysses prepare`), with bytes unless a tokenizer is given. */
+export function prepareTokenFile(corpus: string, outPath: string, tokenizer: Tokenizer = new ByteTokenizer()): TokenFileHeader {
   const spec = resolveCorpus(corpus);
   if (spec.kind === 'tokens') throw new DataError(`prepare: ${spec.path} is already a token file`);
+  if (tokenizer.vocabSize > MAX_TOKEN_FILE_VOCAB) {
+    throw new DataError(
+      `prepare: the tokenizer has ${tokenizer.vocabSize} tokens (largest id ${tokenizer.vocabSize - 1}); ` +
+        `token files store ids as uint16, so the largest id they hold is ${MAX_TOKEN_FILE_VOCAB - 1}`,
+    );
+  }
+  if (!isBytes(tokenizer)) return prepareWithTokenizer(spec, outPath, tokenizer);
   const writer = new TokenFileWriter(outPath, BYTE_VOCAB_SIZE);
   try {
     let documents = 0;
@@ -145,6 +172,26 @@ export function prepareTokenFile(corpus: string, outPath: string): TokenFileHead
         writer.appendDocument(bytes);
         documents++;
       }
+    }
+    if (documents === 0) throw new DataError(`prepare: ${describe(spec)} contains no text`);
+    return writer.finish();
+  } catch (err: unknown) {
+    writer.abort();
+    throw err;
+  }
+}
+
+/** `prepare` with a Hugging Face tokenizer: one document at a time, its separator token between them. */
+function prepareWithTokenizer(spec: CorpusSpec, outPath: string, tok: Tokenizer): TokenFileHeader {
+  const writer = new TokenFileWriter(outPath, tok.vocabSize);
+  try {
+    let documents = 0;
+    for (const doc of textDocuments(spec)) {
+      const ids = tok.encode(doc.text);
+      if (ids.length === 0) continue;
+      if (documents > 0 && tok.separatorId !== null) writer.append([tok.separatorId]);
+      writer.appendDocument(ids);
+      documents++;
     }
     if (documents === 0) throw new DataError(`prepare: ${describe(spec)} contains no text`);
     return writer.finish();
