@@ -28,6 +28,8 @@ export interface StepMetrics {
   time_ms: number;
   /** Communication of this rank in the step (parallel runs): time, bytes sent, of which all-to-all. */
   comm_ms?: number;
+  /** Of comm_ms, the sequence-parallel group's (the attention all-to-alls). */
+  comm_a2a_ms?: number;
   comm_bytes_sent?: number;
   comm_a2a_bytes_sent?: number;
   val_loss?: number;

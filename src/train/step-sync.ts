@@ -14,6 +14,8 @@ export interface StepComm {
   bytesSent: number;
   /** Of which on the sequence-parallel group: the attention all-to-alls (and the docIds all-gather). */
   a2aBytesSent: number;
+  /** Time in the sequence-parallel group's collectives (the rest is gradient and ZeRO traffic). */
+  a2aMs: number;
 }
 
 export interface StepSync {
@@ -86,6 +88,7 @@ export class CollectiveSync implements StepSync {
 
   endStep(): StepComm {
     const s = this.comm.snapshot();
-    return { ms: s.total.timeMs, bytesSent: s.total.bytesSent, a2aBytesSent: s.byGroup['sp']?.bytesSent ?? 0 };
+    const sp = s.byGroup['sp'];
+    return { ms: s.total.timeMs, bytesSent: s.total.bytesSent, a2aBytesSent: sp?.bytesSent ?? 0, a2aMs: sp?.timeMs ?? 0 };
   }
 }

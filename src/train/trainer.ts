@@ -154,7 +154,9 @@ export class Trainer {
       tokens_per_s: tokensPerS,
       mfu: fpt !== null && peak !== null && peak > 0 ? (fpt * tokensPerS) / peak : null,
       time_ms: seconds * 1000,
-      ...(comm ? { comm_ms: comm.ms, comm_bytes_sent: comm.bytesSent, comm_a2a_bytes_sent: comm.a2aBytesSent } : {}),
+      ...(comm ? {
+        comm_ms: comm.ms, comm_a2a_ms: comm.a2aMs, comm_bytes_sent: comm.bytesSent, comm_a2a_bytes_sent: comm.a2aBytesSent,
+      } : {}),
       ...memoryMetrics(this.engine.memory(), model.activationBytes()),
     };
   }
