@@ -5,12 +5,12 @@
 // Failure: a call that times out, is mismatched or gets an MPI error throws, poisons the
 // communicator (later calls throw the same error) and, unless abortOnFailure is false, aborts the
 // whole job on the next turn of the event loop, so no rank is left waiting on this one.
-import { CommStats, type CommSnapshot } from '../accounting.js';
 import { checkGroup } from '../collective-args.js';
-import type { ChunkCounts, CommHandle, Communicator, Payload, ReduceOp } from '../communicator.js';
+import type { CommHandle } from '../communicator.js';
 import { CommMismatchError } from '../errors.js';
 import { describeGroup, makeGroup, type Group } from '../group.js';
-import * as plan from '../plan.js';
+import type * as plan from '../plan.js';
+import { PlannedCommunicator } from '../planned-communicator.js';
 import type { MpiBinding, MpiComm, MpiRequest } from '../../kernels/native/mpi-binding.js';
 import { CommRegistry, groupKey, type GroupLists } from './comm-registry.js';
 import { countMismatch, startCall, startCountExchange } from './mpi-ops.js';
@@ -27,20 +27,20 @@ interface MpiOp extends CallLabel {
   recorded: boolean;
 }
 
-export class MpiCommunicator implements Communicator {
-  readonly rank: number;
-  readonly worldSize: number;
-  readonly world: Group;
+export class MpiCommunicator extends PlannedCommunicator<MpiOp> {
+  override readonly rank: number;
+  override readonly worldSize: number;
+  override readonly world: Group;
   readonly #mpi: MpiBinding;
   readonly #opts: Required<MpiOptions>;
   readonly #registry: CommRegistry;
-  readonly #stats = new CommStats();
   readonly #seqs = new Map<string, number>();
   readonly #inFlight = new Set<MpiOp>();
   #failure: Error | null = null;
 
   /** Use mpiCommunicator() (setup.ts), which initialises MPI first. */
   constructor(mpi: MpiBinding, rank: number, worldSize: number, options: MpiOptions = {}) {
+    super();
     this.#mpi = mpi;
     this.rank = rank;
     this.worldSize = worldSize;
@@ -62,68 +62,6 @@ export class MpiCommunicator implements Communicator {
     return this.#failure;
   }
 
-  allToAll<T extends Payload>(send: T, recv: T, group: Group): void {
-    this.#block(this.#start(plan.planAllToAll(send, recv, group), group));
-  }
-  allToAllAsync<T extends Payload>(send: T, recv: T, group: Group): CommHandle {
-    return this.#handle(this.#start(plan.planAllToAll(send, recv, group), group));
-  }
-  allToAllV<T extends Payload>(send: T, sendCounts: ChunkCounts, recv: T, recvCounts: ChunkCounts, group: Group): void {
-    this.#block(this.#start(plan.planAllToAllV(send, sendCounts, recv, recvCounts, group), group));
-  }
-  allToAllVAsync<T extends Payload>(
-    send: T, sendCounts: ChunkCounts, recv: T, recvCounts: ChunkCounts, group: Group,
-  ): CommHandle {
-    return this.#handle(this.#start(plan.planAllToAllV(send, sendCounts, recv, recvCounts, group), group));
-  }
-  allGather<T extends Payload>(send: T, recv: T, group: Group, counts?: ChunkCounts): void {
-    this.#block(this.#start(plan.planAllGather(send, recv, group, counts), group));
-  }
-  allGatherAsync<T extends Payload>(send: T, recv: T, group: Group, counts?: ChunkCounts): CommHandle {
-    return this.#handle(this.#start(plan.planAllGather(send, recv, group, counts), group));
-  }
-  reduceScatter<T extends Payload>(send: T, recv: T, group: Group, op: ReduceOp = 'sum', counts?: ChunkCounts): void {
-    this.#block(this.#start(plan.planReduceScatter(send, recv, group, op, counts), group));
-  }
-  reduceScatterAsync<T extends Payload>(
-    send: T, recv: T, group: Group, op: ReduceOp = 'sum', counts?: ChunkCounts,
-  ): CommHandle {
-    return this.#handle(this.#start(plan.planReduceScatter(send, recv, group, op, counts), group));
-  }
-  allReduce(buf: Payload, group: Group, op: ReduceOp = 'sum'): void {
-    this.#block(this.#start(plan.planAllReduce(buf, group, op), group));
-  }
-  allReduceAsync(buf: Payload, group: Group, op: ReduceOp = 'sum'): CommHandle {
-    return this.#handle(this.#start(plan.planAllReduce(buf, group, op), group));
-  }
-  broadcast(buf: Payload, root: number, group: Group): void {
-    this.#block(this.#start(plan.planBroadcast(buf, root, group), group));
-  }
-  broadcastAsync(buf: Payload, root: number, group: Group): CommHandle {
-    return this.#handle(this.#start(plan.planBroadcast(buf, root, group), group));
-  }
-  sendRecv<T extends Payload>(send: T | null, dst: number | null, recv: T | null, src: number | null, group: Group): void {
-    this.#block(this.#start(plan.planSendRecv(send, dst, recv, src, group), group));
-  }
-  sendRecvAsync<T extends Payload>(
-    send: T | null, dst: number | null, recv: T | null, src: number | null, group: Group,
-  ): CommHandle {
-    return this.#handle(this.#start(plan.planSendRecv(send, dst, recv, src, group), group));
-  }
-  barrier(group: Group): void {
-    this.#block(this.#start(plan.planBarrier(), group));
-  }
-  barrierAsync(group: Group): CommHandle {
-    return this.#handle(this.#start(plan.planBarrier(), group));
-  }
-
-  snapshot(): CommSnapshot {
-    return this.#stats.snapshot();
-  }
-  reset(): void {
-    this.#stats.reset();
-  }
-
   /** Frees the group communicators (collective); refused while calls are in flight. */
   free(): void {
     if (this.#inFlight.size > 0) {
@@ -140,7 +78,7 @@ export class MpiCommunicator implements Communicator {
     return this.#mpi.mpiAbort(1);
   }
 
-  #start(call: plan.CollectiveCall, group: Group): MpiOp {
+  protected override start(call: plan.CollectiveCall, group: Group): MpiOp {
     if (this.#failure) throw this.#failure;
     const t0 = performance.now();
     checkGroup(call.name, group, this.rank, this.worldSize);
@@ -218,7 +156,7 @@ export class MpiCommunicator implements Communicator {
     return op.done;
   }
 
-  #block(op: MpiOp): void {
+  protected override finish(op: MpiOp): void {
     const t0 = performance.now();
     try {
       if (!op.done && !Number.isFinite(this.#opts.timeoutMs) && op.request !== null && !this.#failure) {
@@ -246,10 +184,10 @@ export class MpiCommunicator implements Communicator {
     this.#record(op);
   }
 
-  #handle(op: MpiOp): CommHandle {
+  protected override handle(op: MpiOp): CommHandle {
     return {
       wait: () => this.#wait(op),
-      waitSync: () => this.#block(op),
+      waitSync: () => this.finish(op),
       test: () => {
         const done = this.#poll(op);
         if (done) this.#record(op);
@@ -261,7 +199,7 @@ export class MpiCommunicator implements Communicator {
   #record(op: MpiOp): void {
     if (op.recorded) return;
     op.recorded = true;
-    this.#stats.record(op.call.name, op.group.name, op.call.bytes, op.timeMs);
+    this.stats.record(op.call.name, op.group.name, op.call.bytes, op.timeMs);
   }
 
   /** Remembers the first failure and, unless disabled, aborts the job once the caller has seen it. */

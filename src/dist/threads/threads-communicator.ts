@@ -6,12 +6,12 @@
 // waits for anything it advances every call it has in flight, so calls never wait on each other.
 // A waiting rank wakes on every doorbell ring and at least every pollMs to check the abort word
 // and its timeout, so a failed or missing rank turns into an error instead of a hang.
-import { CommStats, type CommSnapshot } from '../accounting.js';
-import type { ChunkCounts, CommHandle, Communicator, Payload, ReduceOp } from '../communicator.js';
+import type { CommHandle } from '../communicator.js';
 import { checkGroup } from '../collective-args.js';
 import { CommAbortedError, CommTimeoutError } from '../errors.js';
 import { describeGroup, makeGroup, type Group } from '../group.js';
-import * as plan from '../plan.js';
+import type * as plan from '../plan.js';
+import { PlannedCommunicator } from '../planned-communicator.js';
 import { controlLayout } from './layout.js';
 import { Mailbox } from './mailbox.js';
 import { ThreadsOp, type OpContext } from './ops.js';
@@ -45,21 +45,21 @@ export interface ThreadsInit {
   readonly options: Required<ThreadsOptions>;
 }
 
-export class ThreadsCommunicator implements Communicator {
-  readonly rank: number;
-  readonly worldSize: number;
-  readonly world: Group;
+export class ThreadsCommunicator extends PlannedCommunicator<ThreadsOp> {
+  override readonly rank: number;
+  override readonly worldSize: number;
+  override readonly world: Group;
   readonly #opts: Required<ThreadsOptions>;
   readonly #mailbox: Mailbox;
   readonly #staging: Staging;
   readonly #ctx: OpContext;
-  readonly #stats = new CommStats();
   readonly #sequences = new GroupSequences();
   readonly #slots: (ThreadsOp | null)[];
   #pending: ThreadsOp[] = [];
   #failure: Error | null = null;
 
   constructor(init: ThreadsInit) {
+    super();
     this.rank = init.rank;
     this.worldSize = init.world;
     this.world = makeGroup('world', Array.from({ length: init.world }, (_, r) => r), init.rank);
@@ -99,69 +99,7 @@ export class ThreadsCommunicator implements Communicator {
     this.#staging.close();
   }
 
-  allToAll<T extends Payload>(send: T, recv: T, group: Group): void {
-    this.#waitSync(this.#start(plan.planAllToAll(send, recv, group), group));
-  }
-  allToAllAsync<T extends Payload>(send: T, recv: T, group: Group): CommHandle {
-    return this.#handle(this.#start(plan.planAllToAll(send, recv, group), group));
-  }
-  allToAllV<T extends Payload>(send: T, sendCounts: ChunkCounts, recv: T, recvCounts: ChunkCounts, group: Group): void {
-    this.#waitSync(this.#start(plan.planAllToAllV(send, sendCounts, recv, recvCounts, group), group));
-  }
-  allToAllVAsync<T extends Payload>(
-    send: T, sendCounts: ChunkCounts, recv: T, recvCounts: ChunkCounts, group: Group,
-  ): CommHandle {
-    return this.#handle(this.#start(plan.planAllToAllV(send, sendCounts, recv, recvCounts, group), group));
-  }
-  allGather<T extends Payload>(send: T, recv: T, group: Group, counts?: ChunkCounts): void {
-    this.#waitSync(this.#start(plan.planAllGather(send, recv, group, counts), group));
-  }
-  allGatherAsync<T extends Payload>(send: T, recv: T, group: Group, counts?: ChunkCounts): CommHandle {
-    return this.#handle(this.#start(plan.planAllGather(send, recv, group, counts), group));
-  }
-  reduceScatter<T extends Payload>(send: T, recv: T, group: Group, op: ReduceOp = 'sum', counts?: ChunkCounts): void {
-    this.#waitSync(this.#start(plan.planReduceScatter(send, recv, group, op, counts), group));
-  }
-  reduceScatterAsync<T extends Payload>(
-    send: T, recv: T, group: Group, op: ReduceOp = 'sum', counts?: ChunkCounts,
-  ): CommHandle {
-    return this.#handle(this.#start(plan.planReduceScatter(send, recv, group, op, counts), group));
-  }
-  allReduce(buf: Payload, group: Group, op: ReduceOp = 'sum'): void {
-    this.#waitSync(this.#start(plan.planAllReduce(buf, group, op), group));
-  }
-  allReduceAsync(buf: Payload, group: Group, op: ReduceOp = 'sum'): CommHandle {
-    return this.#handle(this.#start(plan.planAllReduce(buf, group, op), group));
-  }
-  broadcast(buf: Payload, root: number, group: Group): void {
-    this.#waitSync(this.#start(plan.planBroadcast(buf, root, group), group));
-  }
-  broadcastAsync(buf: Payload, root: number, group: Group): CommHandle {
-    return this.#handle(this.#start(plan.planBroadcast(buf, root, group), group));
-  }
-  sendRecv<T extends Payload>(send: T | null, dst: number | null, recv: T | null, src: number | null, group: Group): void {
-    this.#waitSync(this.#start(plan.planSendRecv(send, dst, recv, src, group), group));
-  }
-  sendRecvAsync<T extends Payload>(
-    send: T | null, dst: number | null, recv: T | null, src: number | null, group: Group,
-  ): CommHandle {
-    return this.#handle(this.#start(plan.planSendRecv(send, dst, recv, src, group), group));
-  }
-  barrier(group: Group): void {
-    this.#waitSync(this.#start(plan.planBarrier(), group));
-  }
-  barrierAsync(group: Group): CommHandle {
-    return this.#handle(this.#start(plan.planBarrier(), group));
-  }
-
-  snapshot(): CommSnapshot {
-    return this.#stats.snapshot();
-  }
-  reset(): void {
-    this.#stats.reset();
-  }
-
-  #start(call: plan.CollectiveCall, group: Group): ThreadsOp {
+  protected override start(call: plan.CollectiveCall, group: Group): ThreadsOp {
     if (this.#failure) throw this.#failure;
     const t0 = performance.now();
     this.#staging.drain();
@@ -247,10 +185,10 @@ export class ThreadsCommunicator implements Communicator {
   #record(op: ThreadsOp): void {
     if (op.recorded) return;
     op.recorded = true;
-    this.#stats.record(op.name, op.opGroup.group.name, op.bytes, op.timeMs);
+    this.stats.record(op.name, op.opGroup.group.name, op.bytes, op.timeMs);
   }
 
-  #waitSync(op: ThreadsOp): void {
+  protected override finish(op: ThreadsOp): void {
     const t0 = performance.now();
     try {
       for (;;) {
@@ -282,10 +220,10 @@ export class ThreadsCommunicator implements Communicator {
     this.#record(op);
   }
 
-  #handle(op: ThreadsOp): CommHandle {
+  protected override handle(op: ThreadsOp): CommHandle {
     return {
       wait: () => this.#waitAsync(op),
-      waitSync: () => this.#waitSync(op),
+      waitSync: () => this.finish(op),
       test: () => {
         this.#progress();
         if (!op.done && this.#mailbox.abortedBy() >= 0) this.#checkHealth(op, performance.now());
