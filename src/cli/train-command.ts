@@ -91,7 +91,7 @@ export function addTrainCommand(program: Command): void {
     .option('--list-keys', 'list every config key with its meaning and allowed values, and exit')
     .option('--dry-run', 'print the memory each rank is expected to hold (parameters, gradients, optimizer, activations, buffers) and exit')
     .addHelpText('after', '\nPrecedence: defaults < --config file < flags < --set. Unknown keys are errors.\n' +
-      'Across processes or machines: mpirun -np 4 ulysses train --backend mpi --sp 4 (rank 0 writes the run folder).\nOutputs: <out_dir>/<name>/config.json, metrics.jsonl, checkpoint/ (Hugging Face safetensors + config.json).')
+      'Across processes or machines: mpirun -np 4 ulysses train --backend mpi --sp 4 (rank 0 writes the run folder).\nOutputs: <out_dir>/<name>/config.json, metrics.jsonl, train.log (the printed lines), checkpoint/ (Hugging Face safetensors + config.json).')
     .action((opts: TrainOptions) =>
       runCommand(async () => {
         if (opts.listKeys) {

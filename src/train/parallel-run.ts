@@ -15,6 +15,7 @@ import type { LoadedCheckpoint } from './checkpoint.js';
 import { threadsOf, worldSizeOf, type UlyssesConfig } from './config.js';
 import { MemoryTokenSource } from './data/token-source.js';
 import { ConfigError, errorFromRank, UserError } from './errors.js';
+import { RunLog } from './run-log.js';
 import { kernelsFor, logRunHeader, measurePeak, openRunData, prepareRunDir, runTraining, type RunOptions, type RunOutcome } from './run.js';
 import type { SharedCorpus, SpmdTrainArgs, SpmdTrainResult, TrainBackend } from './spmd-train.js';
 
@@ -82,7 +83,9 @@ export async function launchTraining(c: UlyssesConfig, checkpoint: LoadedCheckpo
   }
   // Under mpi only rank 0 writes and prints; every rank still checks its own copy of the data.
   const leader = backend === 'threads' || mpiLaunch().rank === 0;
-  const log = opts.log ?? ((line: string): void => console.log(line));
+  // Only the leader opens train.log; until the ranks start, this thread is its one writer.
+  const runLog = new RunLog(opts.log ?? ((line: string): void => console.log(line)));
+  const log = runLog.log;
   const d = openRunData(c, checkpoint);
   let corpus: SharedCorpus;
   let runDir = '';
@@ -103,6 +106,7 @@ export async function launchTraining(c: UlyssesConfig, checkpoint: LoadedCheckpo
       : { kind: 'path', corpus: c.data.corpus };
     if (leader) {
       runDir = prepareRunDir(c, checkpoint);
+      runLog.open(runDir, checkpoint !== null);
       // A model on reference kernels only counts parameters; the ranks build their own.
       const numel = createModel(d.mc, { kernels: createReferenceKernels(), seed: c.seed }).params.numel;
       logRunHeader(log, c, d, numel, runDir, checkpoint);

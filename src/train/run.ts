@@ -22,6 +22,7 @@ import { CheckpointError, ConfigError, UserError } from './errors.js';
 import { initFromHf } from './hf-import.js';
 import { flopsPerToken } from './metrics.js';
 import { measurePeakFlops } from './peak-flops.js';
+import { RunLog } from './run-log.js';
 import { Trainer, type TrainResult } from './trainer.js';
 
 /** Builds the kernels a config asks for; a missing native addon is a user error with a fix. */
@@ -206,7 +207,8 @@ export function runTraining(c: UlyssesConfig, checkpoint: LoadedCheckpoint | nul
   if (worldSizeOf(c) > 1) {
     throw new ConfigError(`runTraining runs one worker; sequence_parallel_size x data_parallel_size = ${worldSizeOf(c)} needs launchTraining`);
   }
-  const log = opts.log ?? ((line: string): void => console.log(line));
+  const runLog = new RunLog(opts.log ?? ((line: string): void => console.log(line)));
+  const log = runLog.log;
   const d = openRunData(c, checkpoint);
   const { mc, source, split } = d;
   try {
@@ -219,6 +221,7 @@ export function runTraining(c: UlyssesConfig, checkpoint: LoadedCheckpoint | nul
     const sampler = new WindowSampler(source, split.train, c.data.seq_len, c.train_micro_batch_size_per_gpu, dataSeed(c.seed), pack);
     const val = split.val ? validationBatches(source, split.val, c.data.seq_len, c.train_micro_batch_size_per_gpu, c.data.val_batches, pack) : null;
     const runDir = prepareRunDir(c, checkpoint);
+    runLog.open(runDir, checkpoint !== null);
     logRunHeader(log, c, d, model.params.numel, runDir, checkpoint);
     const peak = opts.skipPeakMeasurement ? null : measurePeak(kernels, threads, log);
     const trainer = new Trainer({

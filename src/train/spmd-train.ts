@@ -25,6 +25,7 @@ import { ConfigError } from './errors.js';
 import { initFromHf } from './hf-import.js';
 import { flopsPerToken } from './metrics.js';
 import { measurePeakFlops } from './peak-flops.js';
+import { teeToRunLog } from './run-log.js';
 import { checkedModelConfig, dataSeed, kernelsFor, packOptions, runTokenizer } from './run.js';
 import { CollectiveSync } from './step-sync.js';
 import { Trainer, type TrainResult } from './trainer.js';
@@ -173,7 +174,8 @@ export function main(comm: Communicator, args: SpmdTrainArgs): SpmdTrainResult |
   const runDir = backend === 'mpi' ? agreeWithRankZero(comm, c, args.runDir) : args.runDir;
   const groups = rankGroups(makeGrid({ dp, sp }), comm.rank);
   const leader = comm.rank === 0;
-  const log = leader && !args.quiet ? printLine : undefined;
+  // Rank 0 appends to the train.log its launcher opened, which waits for the ranks and so writes nothing meanwhile.
+  const log = leader && !args.quiet ? teeToRunLog(printLine, runDir) : undefined;
   const threads = threadsPerRank(c, backend);
   const kernels = kernelsFor(c.train.kernels, threads);
   const peakFlops = args.peakFlops === 'measure' ? measureJobPeak(comm, kernels, threads, log) : args.peakFlops;

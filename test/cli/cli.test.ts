@@ -46,6 +46,10 @@ test('prepare, train, resume and sample end to end', () => {
   assert.match(train.stdout, /2 ranks \(sequence_parallel_size 2 x data_parallel_size 1\)/);
   assert.match(train.stdout, /step 3\/3 \| loss [\d.]+ \| lr .* \| grad_norm .* tok\/s \| mfu [\d.]+% \| \d+ ms \| comm \d+ ms [\d.]+ MB \(a2a [\d.]+, allreduce [\d.]+\)/);
   const run = join(dir, 'runs', 'e2e');
+  // train.log holds exactly what the main thread and rank 0 printed, header to last checkpoint line.
+  const trainLog = (name: string): string => readFileSync(join(dir, 'runs', name, 'train.log'), 'utf8');
+  assert.match(train.stdout, /^step 1\/3 \| /m);
+  assert.equal(trainLog('e2e'), train.stdout, 'train.log of the --sp 2 run');
   const metrics = readMetrics(join(run, 'metrics.jsonl'));
   assert.deepEqual(metrics.map((m) => m.step), [1, 2, 3]);
   for (const m of metrics) {
@@ -63,16 +67,21 @@ test('prepare, train, resume and sample end to end', () => {
   const one = ulysses('train', '--corpus', 'corpus.tokens', '--steps', '3', '--out-dir', 'runs', '--name', 'one', ...TINY, '--sp', '1');
   assert.equal(one.code, 0, one.stderr);
   assert.doesNotMatch(one.stdout, /comm /);
+  assert.match(one.stdout, /^step 3\/3 \| /m);
+  assert.equal(trainLog('one'), one.stdout, 'train.log of the one-worker run');
   assertClose(readMetrics(join(dir, 'runs', 'one', 'metrics.jsonl')).map((m) => m.loss), metrics.map((m) => m.loss), 1e-5, 'losses, sp 1 vs sp 2');
 
   const again = ulysses('train', '--corpus', 'corpus.tokens', '--steps', '3', '--out-dir', 'runs', '--name', 'e2e', ...TINY);
   assert.equal(again.code, 2);
   assert.match(again.stderr, /already holds a run; continue it with --resume/);
+  assert.equal(trainLog('e2e'), train.stdout, 'a refused run leaves the log alone');
 
   const resumed = ulysses('train', '--resume', join('runs', 'e2e'), '--steps', '5');
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stdout, /resuming from .* at step 3/);
   assert.deepEqual(readMetrics(join(run, 'metrics.jsonl')).map((m) => m.step), [1, 2, 3, 4, 5]);
+  assert.match(resumed.stdout, /^step 5\/5 \| /m);
+  assert.equal(trainLog('e2e'), train.stdout + resumed.stdout, 'the resumed run appends to train.log');
 
   const args = ['sample', '--checkpoint', join('runs', 'e2e', 'checkpoint'), '--prompt', 'It was', '--tokens', '20', '--seed', '3', '--threads', '1'];
   const s1 = ulysses(...args);

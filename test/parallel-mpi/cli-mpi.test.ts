@@ -44,6 +44,9 @@ test('mpi: mpirun -np 2 ulysses train --backend mpi --sp 2 trains one run, writt
   assert.match(r.stdout, /^peak: 1024\^3 sgemm with native kernels, 2 ranks x \d+ threads at once: [\d.]+ GFLOP\/s in all/m);
   assert.match(r.stdout, /^step 3\/3 \| loss [\d.]+ .*\| mfu [\d.]+% .*\| comm \d+ ms [\d.]+ MB \(a2a [\d.]+, allreduce [\d.]+\) \| val_loss/m);
   const folder = join(runs, 'mpi');
+  // Rank 0's process alone writes train.log: its launcher's header lines, then its rank's progress lines.
+  const trainLog = (): string => readFileSync(join(folder, 'train.log'), 'utf8');
+  assert.equal(trainLog(), r.stdout, `train.log holds what the job printed${describeRun(r)}`);
   const metrics = readMetrics(join(folder, 'metrics.jsonl'));
   assert.deepEqual(metrics.map((m) => m.step), [1, 2, 3], 'one metrics line per step (rank 0 alone writes)');
   for (const m of metrics) assert.ok((m.comm_a2a_bytes_sent ?? 0) > 0 && typeof m.mfu === 'number', JSON.stringify(m));
@@ -63,6 +66,7 @@ test('mpi: mpirun -np 2 ulysses train --backend mpi --sp 2 trains one run, writt
   const resumed = await mpirunTrain({ np: 2, args: ['--resume', join(folder, 'checkpoint'), '--steps', '5'] });
   assert.equal(resumed.status, 0, `the resumed job failed${describeRun(resumed)}`);
   assert.match(resumed.stdout, /resuming from .* at step 3/);
+  assert.equal(trainLog(), r.stdout + resumed.stdout, 'the resumed job appends to train.log');
   assert.deepEqual(readMetrics(join(folder, 'metrics.jsonl')).map((m) => m.step), [1, 2, 3, 4, 5]);
 });
 

@@ -46,7 +46,7 @@ test('sp x dp run = one worker, and resuming it continues the same losses', { ti
   for (const m of metrics) {
     assert.ok((m.comm_a2a_bytes_sent ?? 0) > 0 && (m.comm_bytes_sent ?? 0) > (m.comm_a2a_bytes_sent ?? 0), JSON.stringify(m));
   }
-  assert.deepEqual(readdirSync(par.runDir).sort(), ['checkpoint', 'config.json', 'metrics.jsonl']);
+  assert.deepEqual(readdirSync(par.runDir).sort(), ['checkpoint', 'config.json', 'metrics.jsonl', 'train.log']);
 
   const partDir = mkdtempSync(join(root, 'part'));
   const cfg = (steps: number): Record<string, unknown> => set({
