@@ -21,4 +21,15 @@ export interface AttentionCore {
   ): AttentionSaved;
   /** Overwrites dq[B,T,H,D], dk[B,T,Hkv,D], dv[B,T,Hkv,D] from dout[B,T,H,D]. */
   backward(dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, saved: AttentionSaved): void;
+  /**
+   * Optional: starts moving k[B,T,Hkv,D] and v[B,T,Hkv,D] so that the q projection overlaps it.
+   * A block that calls it must call forward next, with the same k, v, shape and mask, and must
+   * not modify k or v in between.
+   */
+  beginKV?(k: Float32Array, v: Float32Array, shape: AttentionShape, mask: AttentionMaskSpec): void;
+  /**
+   * Optional: starts moving dout[B,T,H,D] so that the output projection's weight-gradient GEMM
+   * overlaps it. A block that calls it must next call backward with the same dout and saved.
+   */
+  beginBackward?(dout: Float32Array, saved: AttentionSaved): void;
 }

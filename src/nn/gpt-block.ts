@@ -7,7 +7,7 @@ import type { AttentionSaved, AttentionCore } from '../attention/attention-core.
 import type { AttentionMaskSpec, AttentionShape, Kernels } from '../kernels/kernels.js';
 import type { ParamViews } from './param-provider.js';
 import type { ParameterStore } from './parameters.js';
-import { conv1d_backward, conv1d_forward } from './linear.js';
+import { conv1d_backward, conv1d_backward_input, conv1d_backward_weight, conv1d_forward } from './linear.js';
 
 /** Views of one block's parameters (or of their gradients: same names, same shapes). */
 export interface GptBlockWeights {
@@ -129,9 +129,15 @@ export function gpt_block_forward(
   const N = shape.B * shape.T;
   k.layernorm_forward(a.ln1, a.ln1Mean, a.ln1Rstd, inp, w.ln1w, w.ln1b, N, C, eps);
   // The fused c_attn [C, 3C] is three column blocks; projecting onto each gives q, k, v in [B,T,H,D].
-  conv1d_forward(k, a.q, a.ln1, w.qkvw, w.qkvb.subarray(0, C), N, C, C, 3 * C);
+  const projQ = (): void => conv1d_forward(k, a.q, a.ln1, w.qkvw, w.qkvb.subarray(0, C), N, C, C, 3 * C);
+  // A staged core moves k and v while q is projected, so they come first.
+  if (!core.beginKV) projQ();
   conv1d_forward(k, a.k, a.ln1, w.qkvw.subarray(C), w.qkvb.subarray(C, 2 * C), N, C, C, 3 * C);
   conv1d_forward(k, a.v, a.ln1, w.qkvw.subarray(2 * C), w.qkvb.subarray(2 * C), N, C, C, 3 * C);
+  if (core.beginKV) {
+    core.beginKV(a.k, a.v, shape, mask);
+    projQ();
+  }
   a.saved = core.forward(a.atty, a.q, a.k, a.v, shape, mask);
   conv1d_forward(k, a.resMid, a.atty, w.attprojw, w.attprojb, N, C, C, C, inp);
   k.layernorm_forward(a.ln2, a.ln2Mean, a.ln2Rstd, a.resMid, w.ln2w, w.ln2b, N, C, eps);
@@ -161,7 +167,10 @@ export function gpt_block_backward(
   k.layernorm_backward(dres, g.ln2w, g.ln2b, s.dln, a.resMid, w.ln2w, a.ln2Mean, a.ln2Rstd, N, C);
   // Attention branch.
   s.datty.fill(0);
-  conv1d_backward(k, s.datty, g.attprojw, g.attprojb, dres, a.atty, w.attprojw, N, C, C);
+  // d(attention output) first, so a staged core moves it while c_proj's weight gradient is computed.
+  conv1d_backward_input(k, s.datty, dres, w.attprojw, N, C, C);
+  core.beginBackward?.(s.datty, a.saved);
+  conv1d_backward_weight(k, g.attprojw, g.attprojb, dres, a.atty, N, C, C);
   core.backward(s.dq, s.dk, s.dv, s.datty, a.saved);
   s.dln.fill(0);
   conv1d_backward(k, s.dln, g.qkvw, g.qkvb.subarray(0, C), s.dq, a.ln1, w.qkvw, N, C, C, 3 * C);

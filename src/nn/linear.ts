@@ -33,7 +33,23 @@ export function conv1d_backward(
   dout: Float32Array, inp: Float32Array, weight: Float32Array,
   N: number, IN: number, OUT: number, ldw: number = OUT,
 ): void {
+  conv1d_backward_input(k, dinp, dout, weight, N, IN, OUT, ldw);
+  conv1d_backward_weight(k, dweight, dbias, dout, inp, N, IN, OUT, ldw);
+}
+
+/** conv1d_backward's input half: adds into dinp[N,IN] (split out so communication can start before the weight half). */
+export function conv1d_backward_input(
+  k: Kernels, dinp: Float32Array, dout: Float32Array, weight: Float32Array,
+  N: number, IN: number, OUT: number, ldw: number = OUT,
+): void {
   k.sgemm(false, true, N, IN, OUT, 1, dout, OUT, weight, ldw, 1, dinp, IN);
+}
+
+/** conv1d_backward's weight half: adds into dweight[IN,OUT](row stride ldw) and dbias[OUT]. */
+export function conv1d_backward_weight(
+  k: Kernels, dweight: Float32Array, dbias: Float32Array, dout: Float32Array, inp: Float32Array,
+  N: number, IN: number, OUT: number, ldw: number = OUT,
+): void {
   k.sgemm(true, false, IN, OUT, N, 1, inp, IN, dout, OUT, 1, dweight, ldw);
   bias_backward(k, dbias, dout, N, OUT);
 }
@@ -52,7 +68,21 @@ export function linear_backward(
   k: Kernels, dinp: Float32Array, dweight: Float32Array,
   dout: Float32Array, inp: Float32Array, weight: Float32Array, N: number, IN: number, OUT: number,
 ): void {
+  linear_backward_input(k, dinp, dout, weight, N, IN, OUT);
+  linear_backward_weight(k, dweight, dout, inp, N, IN, OUT);
+}
+
+/** linear_backward's input half: adds into dinp[N,IN] (split out so communication can start before the weight half). */
+export function linear_backward_input(
+  k: Kernels, dinp: Float32Array, dout: Float32Array, weight: Float32Array, N: number, IN: number, OUT: number,
+): void {
   k.sgemm(false, false, N, IN, OUT, 1, dout, OUT, weight, IN, 1, dinp, IN);
+}
+
+/** linear_backward's weight half: adds into dweight[OUT,IN]. */
+export function linear_backward_weight(
+  k: Kernels, dweight: Float32Array, dout: Float32Array, inp: Float32Array, N: number, IN: number, OUT: number,
+): void {
   k.sgemm(true, false, OUT, IN, N, 1, dout, OUT, inp, IN, 1, dweight, IN);
 }
 

@@ -8,7 +8,7 @@ import type { AttentionSaved, AttentionCore } from '../attention/attention-core.
 import type { AttentionMaskSpec, AttentionShape, Kernels } from '../kernels/kernels.js';
 import type { ParamViews } from './param-provider.js';
 import type { ParameterStore } from './parameters.js';
-import { linear_backward, linear_forward } from './linear.js';
+import { linear_backward, linear_backward_input, linear_backward_weight, linear_forward } from './linear.js';
 
 /** Views of one layer's parameters (or of their gradients: same names, same shapes). */
 export interface LlamaBlockWeights {
@@ -128,12 +128,20 @@ export function llama_block_forward(
   const N = shape.B * shape.T;
   const KV = Hkv * D;
   k.rmsnorm_forward(a.ln1, a.ln1Rstd, inp, w.ln1w, N, C, eps);
-  linear_forward(k, a.q, a.ln1, w.qw, N, C, C);
+  // RoPE is linear in q and k, so rotating in place loses nothing backward needs.
+  const projQ = (): void => {
+    linear_forward(k, a.q, a.ln1, w.qw, N, C, C);
+    k.rope_forward(a.q, pos, N, H, D, theta);
+  };
+  // A staged core moves k and v while q is projected, so they come first.
+  if (!core.beginKV) projQ();
   linear_forward(k, a.k, a.ln1, w.kw, N, C, KV);
   linear_forward(k, a.v, a.ln1, w.vw, N, C, KV);
-  // RoPE is linear in q and k, so rotating in place loses nothing backward needs.
-  k.rope_forward(a.q, pos, N, H, D, theta);
   k.rope_forward(a.k, pos, N, Hkv, D, theta);
+  if (core.beginKV) {
+    core.beginKV(a.k, a.v, shape, mask);
+    projQ();
+  }
   a.saved = core.forward(a.atty, a.q, a.k, a.v, shape, mask);
   linear_forward(k, a.resMid, a.atty, w.ow, N, C, C, inp);
   k.rmsnorm_forward(a.ln2, a.ln2Rstd, a.resMid, w.ln2w, N, C, eps);
@@ -168,7 +176,10 @@ export function llama_block_backward(
   k.rmsnorm_backward(dres, g.ln2w, s.dln, a.resMid, w.ln2w, a.ln2Rstd, N, C);
   // Attention branch.
   s.datty.fill(0);
-  linear_backward(k, s.datty, g.ow, dres, a.atty, w.ow, N, C, C);
+  // d(attention output) first, so a staged core moves it while o_proj's weight gradient is computed.
+  linear_backward_input(k, s.datty, dres, w.ow, N, C, C);
+  core.beginBackward?.(s.datty, a.saved);
+  linear_backward_weight(k, g.ow, dres, a.atty, N, C, C);
   core.backward(s.dq, s.dk, s.dv, s.datty, a.saved);
   k.rope_backward(s.dq, pos, N, H, D, theta);
   k.rope_backward(s.dk, pos, N, Hkv, D, theta);

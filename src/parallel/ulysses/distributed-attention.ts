@@ -12,7 +12,7 @@ import type { Communicator } from '../../dist/communicator.js';
 import { describeGroup, type Group } from '../../dist/group.js';
 import type { AttentionMaskSpec, AttentionShape } from '../../kernels/kernels.js';
 import { gatherDocIds } from './doc-ids.js';
-import { headToSeqStart, seqToHeadStart, type A2ALayout } from './layouts.js';
+import { headToSeqStart, seqToHeadStart, type A2ALayout, type PendingA2A } from './layouts.js';
 import { checkUlyssesMask, localUlyssesMask } from './local-mask.js';
 import { makeUlyssesPlan, type Span, type UlyssesPlan } from './plan.js';
 
@@ -31,9 +31,34 @@ interface DistSaved extends AttentionSaved {
   readonly kvHeads: number;
 }
 
+/** k and v in flight between beginKV and forward. */
+interface PendingKV {
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  readonly shape: AttentionShape;
+  readonly mask: AttentionMaskSpec;
+  readonly plan: UlyssesPlan;
+  readonly kvL: A2ALayout;
+  readonly docIds: Int32Array | null;
+  readonly kh: Float32Array;
+  readonly vh: Float32Array;
+  readonly pk: PendingA2A;
+  readonly pv: PendingA2A;
+}
+
+/** dout in flight between beginBackward and backward. */
+interface PendingDout {
+  readonly dout: Float32Array;
+  readonly saved: AttentionSaved;
+  readonly douth: Float32Array;
+  readonly pending: PendingA2A;
+}
+
 export class DistributedAttention implements AttentionCore {
   private seqLen: number;
   private plan: UlyssesPlan | null = null;
+  private pendingKV: PendingKV | null = null;
+  private pendingDout: PendingDout | null = null;
 
   constructor(
     private readonly local: AttentionCore,
@@ -57,10 +82,12 @@ export class DistributedAttention implements AttentionCore {
     return this.plan;
   }
 
-  forward(
-    out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
-    shape: AttentionShape, mask: AttentionMaskSpec,
-  ): AttentionSaved {
+  /**
+   * Checks the batch and mask, gathers document ids and starts the k and v all-to-alls, so that a
+   * block can compute its q projection while they travel; forward finishes them.
+   */
+  beginKV(k: Float32Array, v: Float32Array, shape: AttentionShape, mask: AttentionMaskSpec): void {
+    if (this.pendingKV) throw new Error('DistributedAttention.beginKV: the previous beginKV was not followed by forward');
     const { B, T, H, Hkv, D } = shape;
     const plan = this.planFor(H, Hkv);
     const me = this.group.index;
@@ -73,23 +100,42 @@ export class DistributedAttention implements AttentionCore {
     }
     const N = plan.N;
     checkUlyssesMask(mask, N, H, n);
+    const kvc = (plan.kv[me] as { count: number }).count;
+    const base = { B, D, tokenCounts: plan.tokenCounts, tokenOffsets: plan.tokenOffsets };
+    const kvL: A2ALayout = { ...base, Hs: Hkv, spans: plan.kv };
+    const docIds = mask.docIds ? gatherDocIds(this.comm, this.group, mask.docIds, B, plan.tokenCounts) : null; // [B, N]
+    const kh = new Float32Array(B * N * kvc * D); // [B, N, kv, D]
+    const vh = new Float32Array(B * N * kvc * D); // [B, N, kv, D]
+    const pk = seqToHeadStart(this.comm, this.group, kvL, kh, k);
+    const pv = seqToHeadStart(this.comm, this.group, kvL, vh, v);
+    this.pendingKV = { k, v, shape: { ...shape }, mask, plan, kvL, docIds, kh, vh, pk, pv };
+  }
+
+  forward(
+    out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
+    shape: AttentionShape, mask: AttentionMaskSpec,
+  ): AttentionSaved {
+    // Without a staged caller, k and v start here, so every rank issues the same collectives in the same order.
+    if (!this.pendingKV) this.beginKV(k, v, shape, mask);
+    const p = this.pendingKV as PendingKV;
+    this.pendingKV = null;
+    if (p.k !== k || p.v !== v || p.mask !== mask || !sameShape(p.shape, shape)) {
+      throw new Error('DistributedAttention.forward: k, v, shape or mask differ from those given to beginKV');
+    }
+    const { B, H, D } = shape;
+    const { plan, kvL, docIds, kh, vh } = p;
+    const me = this.group.index;
+    const N = plan.N;
     const mySpan = plan.heads[me] as Span;
     const m = mySpan.count;
     const kvc = (plan.kv[me] as { count: number }).count;
-    const base = { B, D, tokenCounts: plan.tokenCounts, tokenOffsets: plan.tokenOffsets };
-    const qL: A2ALayout = { ...base, Hs: H, spans: plan.heads };
-    const kvL: A2ALayout = { ...base, Hs: Hkv, spans: plan.kv };
-    const docIds = mask.docIds ? gatherDocIds(this.comm, this.group, mask.docIds, B, plan.tokenCounts) : null; // [B, N]
+    const qL: A2ALayout = { ...kvL, Hs: H, spans: plan.heads };
     const qh = new Float32Array(B * N * m * D); // [B, N, m, D]
-    const kh = new Float32Array(B * N * kvc * D); // [B, N, kv, D]
-    const vh = new Float32Array(B * N * kvc * D); // [B, N, kv, D]
-    // k and v travel while q is unpacked: a rank waiting on one advances all three.
+    // k and v, started first, travel while q is packed and sent: a rank waiting on one advances all three.
     const pq = seqToHeadStart(this.comm, this.group, qL, qh, q);
-    const pk = seqToHeadStart(this.comm, this.group, kvL, kh, k);
-    const pv = seqToHeadStart(this.comm, this.group, kvL, vh, v);
     pq.finish();
-    pk.finish();
-    pv.finish();
+    p.pk.finish();
+    p.pv.finish();
     const map = plan.kvMaps[me] as { uniform: boolean; kvOf: readonly number[] };
     const expand = map.uniform ? null : map.kvOf;
     const kLocal = expand ? expandHeads(kh, expand, B * N, kvc, D) : kh; // [B, N, kv or m, D]
@@ -102,16 +148,32 @@ export class DistributedAttention implements AttentionCore {
     return saved;
   }
 
-  backward(dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, saved: AttentionSaved): void {
+  /** Starts the dout all-to-all, so that a block can compute a weight gradient while it travels; backward finishes it. */
+  beginBackward(dout: Float32Array, saved: AttentionSaved): void {
+    if (this.pendingDout) throw new Error('DistributedAttention.beginBackward: the previous beginBackward was not followed by backward');
     const s = saved as Partial<DistSaved>;
     if (s.owner !== this) throw new Error('DistributedAttention.backward: saved state comes from another attention core');
-    const { inner, q: qL, kv: kvL, expand, kvHeads: kvc } = s as DistSaved;
+    const qL = (s as DistSaved).q;
+    const N = qL.tokenCounts.reduce((a, b) => a + b, 0);
+    const m = (qL.spans[this.group.index] as { count: number }).count;
+    const douth = new Float32Array(qL.B * N * m * qL.D); // [B, N, m, D]
+    this.pendingDout = { dout, saved, douth, pending: seqToHeadStart(this.comm, this.group, qL, douth, dout) };
+  }
+
+  backward(dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, saved: AttentionSaved): void {
+    if (!this.pendingDout) this.beginBackward(dout, saved);
+    const p = this.pendingDout as PendingDout;
+    this.pendingDout = null;
+    if (p.dout !== dout || p.saved !== saved) {
+      throw new Error('DistributedAttention.backward: dout or saved differ from those given to beginBackward');
+    }
+    const { inner, q: qL, kv: kvL, expand, kvHeads: kvc } = saved as DistSaved;
     const { B, D } = qL;
     const me = this.group.index;
     const N = qL.tokenCounts.reduce((a, b) => a + b, 0);
     const m = (qL.spans[me] as { count: number }).count;
-    const douth = new Float32Array(B * N * m * D); // [B, N, m, D]
-    seqToHeadStart(this.comm, this.group, qL, douth, dout).finish();
+    const douth = p.douth; // [B, N, m, D]
+    p.pending.finish();
     const kLocalHeads = expand ? m : kvc;
     const dqh = new Float32Array(B * N * m * D); // [B, N, m, D]
     const dkLocal = new Float32Array(B * N * kLocalHeads * D); // [B, N, kv or m, D]
@@ -127,6 +189,10 @@ export class DistributedAttention implements AttentionCore {
     pk.finish();
     pv.finish();
   }
+}
+
+function sameShape(a: AttentionShape, b: AttentionShape): boolean {
+  return a.B === b.B && a.T === b.T && a.H === b.H && a.Hkv === b.Hkv && a.D === b.D;
 }
 
 /** out[R, m, D] with out[r, i] = inp[r, kvOf[i]] from inp[R, kv, D]: one kv copy per query head. */
