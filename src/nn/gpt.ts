@@ -6,31 +6,26 @@
 // H = heads, D = C/H, F = d_ff, P = max_seq_len, L = layers.
 import type { AttentionCore } from '../attention/attention-core.js';
 import type { AttentionMaskSpec, Kernels } from '../kernels/kernels.js';
-import type { CausalLM, ForwardResult, TokenBatch } from './causal-lm.js';
+import type { ForwardResult, TokenBatch } from './causal-lm.js';
 import { ModelAttentionMask } from './attention-mask.js';
 import type { ModelConfig } from './model-config.js';
-import { typedArrayBytes } from './buffer-bytes.js';
-import { FullParamProvider, type ParamProvider } from './param-provider.js';
-import { ParameterStore, type ParameterStoreOptions } from './parameters.js';
-import { BatchCopy } from './batch.js';
+import type { ParameterStore, ParameterStoreOptions } from './parameters.js';
 import { embedding_backward, embedding_forward } from './embedding.js';
 import { initParameters, type InitKind } from './init.js';
 import { lm_head_backward, lm_head_forward } from './lm-head.js';
+import { TransformerLM, type LmActs } from './transformer-lm.js';
 import {
   allocGptBlockActs, allocGptBlockScratch, declareGptBlock, gpt_block_backward, gpt_block_forward, gptBlockFloats, gptBlockNames,
   gptBlockWeights, type GptBlockActs, type GptBlockDims, type GptBlockScratch,
 } from './gpt-block.js';
 
-interface GptActs {
-  N: number;
+interface GptActs extends LmActs {
   x0: Float32Array; // [N, C] token + position embeddings
   blocks: GptBlockActs[]; // [L]
   lnf: Float32Array; // [N, C]
   lnfMean: Float32Array; // [N]
   lnfRstd: Float32Array; // [N]
-  logits: Float32Array; // [N, V]
   losses: Float32Array; // [N]
-  dlogits: Float32Array; // [N, V]
   dlnf: Float32Array; // [N, C]
   dres: Float32Array; // [N, C] gradient of the residual stream
   scratch: GptBlockScratch;
@@ -68,39 +63,21 @@ export function gptActivationBytes(config: ModelConfig, N: number): number {
   return 4 * (L * blk.acts + blk.scratch + model) + 4 * 4 * N; // + the batch copy: four Int32 [N]
 }
 
-export class GPT implements CausalLM {
-  readonly params: ParameterStore;
-  private provider: ParamProvider;
-  private readonly batch = new BatchCopy();
-  private acts: GptActs | null = null;
-  private forwardDone = false;
-
+export class GPT extends TransformerLM<GptActs> {
   constructor(
-    readonly config: ModelConfig,
-    private readonly k: Kernels,
-    private readonly core: AttentionCore,
+    config: ModelConfig,
+    k: Kernels,
+    core: AttentionCore,
     seed: number,
     storeOptions: ParameterStoreOptions = {},
-    private readonly mask: ModelAttentionMask = new ModelAttentionMask(),
+    mask: ModelAttentionMask = new ModelAttentionMask(),
   ) {
-    this.params = new ParameterStore(storeOptions);
-    declareGptParameters(this.params, config);
-    this.params.finalize();
+    super('GPT', config, k, core, mask, storeOptions, (p) => declareGptParameters(p, config));
     initParameters(this.params, seed, config.n_layers, gptInitKind);
-    this.provider = new FullParamProvider(this.params);
   }
 
   paramUnits(): string[][] {
     return gptParamUnits(this.config);
-  }
-
-  setParamProvider(p: ParamProvider): void {
-    this.provider = p;
-  }
-
-  activationBytes(): number {
-    // The attention core owns what it saves; the model counts its own buffers.
-    return typedArrayBytes(this.acts, new Set(['saved'])) + typedArrayBytes(this.batch);
   }
 
   private ensureActs(N: number): GptActs {
@@ -159,14 +136,11 @@ export class GPT implements CausalLM {
   }
 
   backward(lossScale: number): void {
-    const a = this.acts;
+    const a = this.actsForBackward();
     const bc = this.batch;
-    if (!a || !this.forwardDone) throw new Error('GPT.backward: call forward first');
-    if (!bc.hasTargets) throw new Error('GPT.backward: the last forward had no targets');
     const { d_model: C, vocab_size: V } = this.config;
     const N = a.N;
     const dims = this.dims();
-    if (a.dlogits.length !== N * V) a.dlogits = new Float32Array(N * V);
     const L = a.blocks.length;
     const pv = this.provider;
     const last = L > 0 ? (a.blocks[L - 1] as GptBlockActs).resOut : a.x0;
@@ -189,10 +163,5 @@ export class GPT implements CausalLM {
     embedding_backward(emb.grad('wte.weight'), a.dres, bc.tokens, N, C);
     embedding_backward(emb.grad('wpe.weight'), a.dres, bc.positions, N, C);
     pv.release(0, 'backward');
-  }
-
-  lastLogits(): Float32Array {
-    if (!this.acts || !this.forwardDone) throw new Error('GPT.lastLogits: call forward first');
-    return this.acts.logits;
   }
 }

@@ -7,30 +7,25 @@
 // H = query heads, Hkv = key/value heads, D = C/H, KV = Hkv*D, F = d_ff, L = layers.
 import type { AttentionCore } from '../attention/attention-core.js';
 import type { AttentionMaskSpec, Kernels } from '../kernels/kernels.js';
-import type { CausalLM, ForwardResult, TokenBatch } from './causal-lm.js';
+import type { ForwardResult, TokenBatch } from './causal-lm.js';
 import { ModelAttentionMask } from './attention-mask.js';
 import type { ModelConfig } from './model-config.js';
-import { typedArrayBytes } from './buffer-bytes.js';
-import { FullParamProvider, type ParamProvider } from './param-provider.js';
-import { ParameterStore, type ParameterStoreOptions } from './parameters.js';
-import { BatchCopy } from './batch.js';
+import type { ParameterStore, ParameterStoreOptions } from './parameters.js';
 import { embedding_backward, embedding_forward } from './embedding.js';
 import { initParameters, type InitKind } from './init.js';
 import { lm_head_backward, lm_head_forward } from './lm-head.js';
+import { TransformerLM, type LmActs } from './transformer-lm.js';
 import {
   allocLlamaBlockActs, allocLlamaBlockScratch, declareLlamaBlock, llama_block_backward, llama_block_forward, llamaBlockFloats,
   llamaBlockNames, llamaBlockWeights, type LlamaBlockActs, type LlamaBlockDims, type LlamaBlockScratch,
 } from './llama-block.js';
 
-interface LlamaActs {
-  N: number;
+interface LlamaActs extends LmActs {
   x0: Float32Array; // [N, C] token embeddings
   blocks: LlamaBlockActs[]; // [L]
   lnf: Float32Array; // [N, C]
   lnfRstd: Float32Array; // [N]
-  logits: Float32Array; // [N, V]
   losses: Float32Array; // [N]
-  dlogits: Float32Array; // [N, V]
   dlnf: Float32Array; // [N, C]
   dres: Float32Array; // [N, C] gradient of the residual stream
   scratch: LlamaBlockScratch;
@@ -67,42 +62,25 @@ export function llamaActivationBytes(config: ModelConfig, N: number): number {
   return 4 * (L * blk.acts + blk.scratch + model) + 4 * 4 * N; // + the batch copy: four Int32 [N]
 }
 
-export class Llama implements CausalLM {
-  readonly params: ParameterStore;
-  private provider: ParamProvider;
+export class Llama extends TransformerLM<LlamaActs> {
   /** Name of the [V, C] output projection: the embedding itself when tied. */
   private readonly headName: string;
-  private readonly batch = new BatchCopy();
-  private acts: LlamaActs | null = null;
-  private forwardDone = false;
 
   constructor(
-    readonly config: ModelConfig,
-    private readonly k: Kernels,
-    private readonly core: AttentionCore,
+    config: ModelConfig,
+    k: Kernels,
+    core: AttentionCore,
     seed: number,
     storeOptions: ParameterStoreOptions = {},
-    private readonly mask: ModelAttentionMask = new ModelAttentionMask(),
+    mask: ModelAttentionMask = new ModelAttentionMask(),
   ) {
-    this.params = new ParameterStore(storeOptions);
-    declareLlamaParameters(this.params, config);
+    super('Llama', config, k, core, mask, storeOptions, (p) => declareLlamaParameters(p, config));
     this.headName = config.tie_embeddings ? 'embed_tokens.weight' : 'lm_head.weight';
-    this.params.finalize();
     initParameters(this.params, seed, config.n_layers, llamaInitKind);
-    this.provider = new FullParamProvider(this.params);
   }
 
   paramUnits(): string[][] {
     return llamaParamUnits(this.config);
-  }
-
-  setParamProvider(p: ParamProvider): void {
-    this.provider = p;
-  }
-
-  activationBytes(): number {
-    // The attention core owns what it saves; the model counts its own buffers.
-    return typedArrayBytes(this.acts, new Set(['saved'])) + typedArrayBytes(this.batch);
   }
 
   private ensureActs(N: number): LlamaActs {
@@ -160,14 +138,11 @@ export class Llama implements CausalLM {
   }
 
   backward(lossScale: number): void {
-    const a = this.acts;
+    const a = this.actsForBackward();
     const bc = this.batch;
-    if (!a || !this.forwardDone) throw new Error('Llama.backward: call forward first');
-    if (!bc.hasTargets) throw new Error('Llama.backward: the last forward had no targets');
     const { d_model: C, vocab_size: V } = this.config;
     const N = a.N;
     const dims = this.dims();
-    if (a.dlogits.length !== N * V) a.dlogits = new Float32Array(N * V);
     const L = a.blocks.length;
     const pv = this.provider;
     const last = L > 0 ? (a.blocks[L - 1] as LlamaBlockActs).resOut : a.x0;
@@ -188,10 +163,5 @@ export class Llama implements CausalLM {
     const emb = pv.acquire(0, 'backward', null);
     embedding_backward(emb.grad('embed_tokens.weight'), a.dres, bc.tokens, N, C);
     pv.release(0, 'backward');
-  }
-
-  lastLogits(): Float32Array {
-    if (!this.acts || !this.forwardDone) throw new Error('Llama.lastLogits: call forward first');
-    return this.acts.logits;
   }
 }

@@ -2,59 +2,14 @@
 // failing rank ends the whole job, and that the addon loads without mpirun and in worker threads.
 // Skipped, with what to install, when mpirun or the addon's MPI part is missing.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { test, type TestContext } from 'node:test';
-import { MPI_INSTALL_HINT, mpiBuildStatus } from '../../src/kernels/native/mpi-binding.js';
+import { test } from 'node:test';
+import { mpiBuildStatus } from '../../src/kernels/native/mpi-binding.js';
+import { TIMEOUT_MS, canRun, run, type Run } from '../dist-mpi/mpirun.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const TIMEOUT_MS = 20_000;
-
-/** Why the MPI tests cannot run here, or null when they can. */
-function skipReason(): string | null {
-  const probe = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-  if (probe.error) return `mpirun not found. ${MPI_INSTALL_HINT}`;
-  const status = mpiBuildStatus();
-  return status.available ? null : status.reason;
-}
-const reason = skipReason();
-
-function canRun(t: TestContext): boolean {
-  if (reason !== null) t.skip(reason);
-  return reason === null;
-}
-
-interface Run {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-/** Runs a command; after TIMEOUT_MS it is sent SIGTERM (mpirun then ends its ranks), later SIGKILL. */
-function run(cmd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const term = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGTERM');
-    }, TIMEOUT_MS);
-    const kill = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS + 3000);
-    child.on('close', (status, signal) => {
-      clearTimeout(term);
-      clearTimeout(kill);
-      resolve({ status, signal, stdout, stderr, timedOut });
-    });
-  });
-}
 
 function mpirun(np: number, program: string, mca: string[] = []): Promise<Run> {
   const args = ['--allow-run-as-root', '--oversubscribe', ...mca, '-np', String(np)];
