@@ -43,9 +43,11 @@ const LINE_PIXELS = `(() => {
 /** Pixels of the loss chart's canvas in the train series' colour: proof that uPlot drew the line. */
 const trainLinePixels = (page: Page): Promise<number> => page.evaluate(LINE_PIXELS) as Promise<number>;
 
+// Waits go through locators: waitForFunction evals its predicate inside the page, which the
+// dashboard's Content-Security-Policy (no 'unsafe-eval') rightly refuses once polling starts.
 /** Waits until the page's view holds exactly n records. */
-const untilPoints = (page: Page, n: number): Promise<unknown> =>
-  page.waitForFunction(`document.getElementById('view')?.dataset.points === '${n}'`, undefined, { timeout: 15000 });
+const untilPoints = (page: Page, n: number): Promise<void> =>
+  page.locator(`#view[data-points="${n}"]`).waitFor({ state: 'attached', timeout: 15000 });
 
 const points = (page: Page, sel = '#view'): Promise<string | null> => page.locator(sel).first().getAttribute('data-points');
 
@@ -113,7 +115,7 @@ test('dashboard in Chromium: a real run\'s charts render, then grow live over SS
     await untilPoints(page, STEPS);
     assert.equal(await points(page, 'section[data-chart="loss"]'), String(STEPS));
     assert.equal(await page.locator('#view').getAttribute('data-val-points'), String(STEPS / 25));
-    await page.waitForFunction(`document.getElementById('run-status')?.textContent === 'finished'`, undefined, { timeout: 15000 });
+    await page.locator('#run-status', { hasText: /^finished$/ }).waitFor({ timeout: 15000 });
     assert.equal(requests.filter((u) => u.includes('/api/events?run=live')).length, 1, 'one event stream, no reload');
     assert.deepEqual(problems, []);
 
