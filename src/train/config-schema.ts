@@ -27,6 +27,22 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
     max: 4096,
     doc: 'data-parallel degree: groups of sequence-parallel ranks reading different sequences',
   },
+  sequence_parallel: {
+    kind: 'section',
+    doc: 'how the sequence_parallel_size ranks share each sequence',
+    fields: {
+      mode: {
+        kind: 'enum',
+        values: ['ulysses', 'megatron', 'ring', 'hybrid'],
+        doc: '"ulysses": all-to-all to head-sharded attention (DeepSpeed-Ulysses); "megatron": Megatron-LM tensor + sequence parallelism (heads and MLP columns split, all-gather / reduce-scatter around each block); "ring": ring attention (context parallelism) with the zigzag token layout; "hybrid": Ulysses inside ring groups (USP), sequence_parallel_size = ulysses degree x sequence_parallel.ring_size',
+        supported: { values: ['ulysses'], why: 'the baselines are not built yet' },
+      },
+      ring_size: {
+        kind: 'int', min: 1, max: 4096, auto: true,
+        doc: 'hybrid: ring degree R; the Ulysses degree is sequence_parallel_size / R ("auto" = the smallest R that makes the Ulysses degree divide model.n_kv_heads)',
+      },
+    },
+  },
   zero_optimization: {
     kind: 'section',
     doc: 'ZeRO sharding of model states',

@@ -12,6 +12,9 @@ import { checkLeaf, lookupPath, mergeLayer, nestPath } from './schema.js';
 
 type Auto = 'auto';
 
+/** How the sequence-parallel ranks split attention: Ulysses, or one of the baselines beside it. */
+export type SequenceParallelMode = 'ulysses' | 'megatron' | 'ring' | 'hybrid';
+
 export interface UlyssesConfig {
   train_micro_batch_size_per_gpu: number;
   gradient_accumulation_steps: number;
@@ -21,6 +24,7 @@ export interface UlyssesConfig {
   seed: number;
   sequence_parallel_size: number;
   data_parallel_size: number;
+  sequence_parallel: { mode: SequenceParallelMode; ring_size: number | Auto };
   zero_optimization: { stage: ZeroStage };
   bf16: { enabled: boolean };
   optimizer: {
@@ -93,6 +97,7 @@ export function defaultConfig(): UlyssesConfig {
     seed: 1234,
     sequence_parallel_size: 2,
     data_parallel_size: 1,
+    sequence_parallel: { mode: 'ulysses', ring_size: 'auto' },
     zero_optimization: { stage: 0 },
     bf16: { enabled: false },
     // A small model on bytes tolerates a high learning rate; beta2 0.99 as nanoGPT uses for small runs.
