@@ -1,108 +1,124 @@
-// `node dist/bench/attention-variants.js [--n 4096,8192,16384] [--heads 8] [--d 32] [--block 64]
-//   [--threads 1] [--reps 3]`
+// `node dist/bench/attention-variants.js [--n 4096,8192,16384,32768,65536] [--P 1,4] [--heads 8]
+//   [--d 32] [--block 64] [--threads 2] [--reps 2]`
 //
-// Times fused causal attention forward and backward in its sparse variants against dense flash
-// on one worker: block-sparse layouts keeping 10%, 25% and 50% of the causal blocks (the diagonal
-// plus random blocks), BigBird, and sliding windows of 512 and 1024 tokens. "kept" is the share
-// of the causal (query, key) work the variant keeps, so time / dense should track it, and the last
-// column (time / dense) / kept is 1 when the cost is exactly proportional.
-import type { AttentionMaskSpec, AttentionShape } from '../src/kernels/kernels.js';
-import { createNativeKernels, setNativeThreads } from '../src/kernels/native/native-kernels.js';
-import { bigBirdLayout, layoutDensity, randomLayout } from '../src/attention/block-sparse-layouts.js';
-import { fillRandom, fmt, fmtN, mdTable, nowS, parseOpts } from './util.js';
+// Times fused causal attention forward + backward in its sparse variants (attention-variant-specs.ts)
+// against dense flash, on one worker and under Ulysses at P ranks (threads backend, the job's
+// threads split over the ranks), and records each run's memory. Every (N, P, variant) runs in a
+// fresh child process, so its peak RSS above the child's starting RSS is that run's memory alone:
+// inputs, outputs, gradients, the kernels' scratch and, under Ulysses, the all-to-all buffers.
+// An N x N fp32 score matrix per head would be 16 GiB at N = 64K, so the memory column shows none
+// exists. Writes docs/bench/attention-variants.{json,md}.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { attentionVariants } from './attention-variant-specs.js';
+import type { VariantArgs, VariantRankResult } from './attention-variants-rank.js';
+import { distBenchDir, fmt, fmtBytes, fmtN, mdTable, parseOpts, repoRoot, runJsonChild } from './util.js';
 
-interface Variant {
-  name: string;
-  mask: AttentionMaskSpec;
-  /** Share of the causal (query, key) pairs or blocks the variant computes. */
+interface ChildOut {
+  P: number;
+  ranks: VariantRankResult[];
+  baselineRssBytes: number;
+  peakRssBytes: number;
+}
+
+interface Run {
+  N: number;
+  P: number;
+  variant: string;
   kept: number;
+  /** Slowest rank of the fastest round, seconds. */
+  fwdS: number;
+  bwdS: number;
+  /** Peak RSS of the child above its starting RSS, all P ranks together. */
+  memBytes: number;
+  bytesSentPerRank: number;
 }
 
-function variants(N: number, bs: number): Variant[] {
-  const causal = true;
-  const out: Variant[] = [{ name: 'dense flash', mask: { causal, docIds: null }, kept: 1 }];
-  for (const density of [0.5, 0.25, 0.1]) {
-    const blockLayout = randomLayout({ T: N, blockSize: bs, density, seed: 1, causal });
-    out.push({
-      name: `block-sparse ${Math.round(density * 100)}% (bs=${bs})`,
-      mask: { causal, docIds: null, blockLayout },
-      kept: layoutDensity(blockLayout, causal),
-    });
-  }
-  const bigBird = bigBirdLayout({ T: N, blockSize: bs, localBlocks: 1, globalBlocks: 1, randomBlocks: 3, seed: 1, causal });
-  out.push({ name: `BigBird 1+1+3 (bs=${bs})`, mask: { causal, docIds: null, blockLayout: bigBird }, kept: layoutDensity(bigBird, causal) });
-  for (const w of [1024, 512]) {
-    // Pairs with 0 <= i - j < w among the N(N+1)/2 causal pairs.
-    const pairs = N * w - (w * (w - 1)) / 2;
-    out.push({ name: `sliding window w=${w}`, mask: { causal, docIds: null, window: w }, kept: pairs / ((N * (N + 1)) / 2) });
-  }
-  return out;
-}
-
-/** Seconds of CPU time used by this process so far. */
-function cpuS(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
+/** The slowest rank's time in each round, then the fastest round. */
+function bestRound(ranks: readonly VariantRankResult[], pick: (r: VariantRankResult) => number[]): number {
+  const rounds = (ranks[0] as VariantRankResult).fwdS.length;
+  let best = Infinity;
+  for (let i = 0; i < rounds; i++) best = Math.min(best, Math.max(...ranks.map((r) => pick(r)[i] as number)));
+  return best;
 }
 
 function main(): void {
   const opts = parseOpts(process.argv.slice(2));
-  const sizes = (opts.get('n') ?? '4096,8192,16384').split(',').map(Number);
+  const sizes = (opts.get('n') ?? '4096,8192,16384,32768,65536').split(',').map(Number);
+  const Ps = (opts.get('P') ?? '1,4').split(',').map(Number);
   const H = Number(opts.get('heads') ?? 8);
   const D = Number(opts.get('d') ?? 32);
-  const bs = Number(opts.get('block') ?? 64);
-  const threads = Number(opts.get('threads') ?? 1);
-  const reps = Number(opts.get('reps') ?? 3);
-  setNativeThreads(threads, threads);
-  const k = createNativeKernels();
-  // On one thread the process CPU time is the call's time without what the shared machine gave to
-  // other processes; with more threads it would add them up, so wall time is used.
-  const clock = threads === 1 ? cpuS : nowS;
-  const what = threads === 1 ? 'process CPU time' : 'wall time';
-  console.log(`attention variants: B=1, H=${H}, D=${D}, causal, ${threads} thread(s), ${what}, fastest of ${reps} rounds after 1 warm-up`);
+  const blockSize = Number(opts.get('block') ?? 64);
+  const threads = Number(opts.get('threads') ?? 2);
+  const reps = Number(opts.get('reps') ?? 2);
+  const head = `attention variants: B=1, H=${H}, D=${D}, causal, block size ${blockSize}, ${threads} kernel threads per job ` +
+    `(split over the ranks), wall time of the slowest rank, fastest of ${reps} rounds after 1 warm-up`;
+  console.log(head);
+  const runs: Run[] = [];
   for (const N of sizes) {
-    const shape: AttentionShape = { B: 1, T: N, H, Hkv: H, D };
-    const elems = N * H * D;
-    const buf = (seed: number): Float32Array => {
-      const a = new Float32Array(elems);
-      fillRandom(a, seed);
-      return a;
-    };
-    const q = buf(11), kk = buf(12), v = buf(13), dout = buf(14); // [1,N,H,D]
-    const out = buf(15), dq = buf(16), dk = buf(17), dv = buf(18); // [1,N,H,D]
-    const lse = new Float32Array(H * N); // [1,H,N]
-    const scale = 1 / Math.sqrt(D);
-    // Rounds go through every variant in turn, so a busy spell on the machine hits them all alike;
-    // each variant keeps its fastest round after the warm-up.
-    const vs = variants(N, bs);
-    const fwd = vs.map(() => Infinity);
-    const bwd = vs.map(() => Infinity);
-    for (let r = 0; r <= reps; r++) {
-      vs.forEach((vr, i) => {
-        const t0 = clock();
-        k.attention_forward(out, lse, q, kk, v, shape, vr.mask, scale);
-        const t1 = clock();
-        k.attention_backward(dq, dk, dv, dout, q, kk, v, out, lse, shape, vr.mask, scale);
-        const t2 = clock();
-        if (r > 0) {
-          fwd[i] = Math.min(fwd[i] as number, t1 - t0);
-          bwd[i] = Math.min(bwd[i] as number, t2 - t1);
-        }
+    const specs = attentionVariants(N, blockSize);
+    for (const P of Ps) {
+      specs.forEach((spec, variant) => {
+        const args: VariantArgs = { N, H, D, blockSize, variant, threads, reps };
+        const r = runJsonChild<ChildOut>(process.execPath, [join(distBenchDir, 'attention-variants-child.js'), String(P), JSON.stringify(args)], 1800);
+        if (!r.json) throw new Error(`attention-variants N=${N} P=${P} ${spec.name} failed: ${r.failure ?? 'no output'}`);
+        const run: Run = {
+          N, P, variant: spec.name, kept: spec.kept,
+          fwdS: bestRound(r.json.ranks, (x) => x.fwdS), bwdS: bestRound(r.json.ranks, (x) => x.bwdS),
+          memBytes: r.json.peakRssBytes - r.json.baselineRssBytes,
+          bytesSentPerRank: Math.max(...r.json.ranks.map((x) => x.bytesSent)),
+        };
+        runs.push(run);
+        console.log(`N=${fmtN(N)} P=${P} ${spec.name}: ${fmt((run.fwdS + run.bwdS) * 1e3, 0)} ms, memory ${fmtBytes(run.memBytes)}`);
       });
     }
-    const denseTotal = (fwd[0] as number) + (bwd[0] as number);
-    const rows = vs.map((vr, i) => {
-      const f = fwd[i] as number;
-      const b = bwd[i] as number;
-      const ratio = (f + b) / denseTotal;
-      return [
-        vr.name, fmt(vr.kept * 100, 1) + '%', fmt(f * 1e3, 0), fmt(b * 1e3, 0), fmt((f + b) * 1e3, 0),
-        fmt(ratio, 3), fmt(ratio / vr.kept, 2),
-      ];
-    });
-    console.log(`\nN = ${fmtN(N)}`);
-    console.log(mdTable(['variant', 'kept', 'fwd ms', 'bwd ms', 'fwd+bwd ms', 'time / dense', '(time / dense) / kept'], rows));
   }
+  const md = report(head, runs, sizes, Ps, H, D);
+  console.log(`\n${md}`);
+  const outDir = join(repoRoot, 'docs', 'bench');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'attention-variants.json'), `${JSON.stringify({ H, D, blockSize, threads, reps, runs }, null, 1)}\n`);
+  writeFileSync(join(outDir, 'attention-variants.md'), `${md}\n`);
+}
+
+/** Per P: time / dense (and its ratio to the share kept) by N; then memory and the P-way ratios. */
+function report(head: string, runs: readonly Run[], sizes: readonly number[], Ps: readonly number[], H: number, D: number): string {
+  const find = (N: number, P: number, v: string): Run | undefined => runs.find((r) => r.N === N && r.P === P && r.variant === v);
+  const names = [...new Set(runs.map((r) => r.variant))];
+  const cols = sizes.map((N) => `N=${fmtN(N)}`);
+  const parts = [head];
+  for (const P of Ps) {
+    const rows = names.map((v) => [v, ...sizes.map((N) => {
+      const r = find(N, P, v);
+      const dense = find(N, P, 'dense flash');
+      if (!r || !dense) return '-';
+      const t = r.fwdS + r.bwdS;
+      if (v === 'dense flash') return `${fmt(t * 1e3, 0)} ms`;
+      const ratio = t / (dense.fwdS + dense.bwdS);
+      return `${fmt(ratio, 3)} (${fmt(ratio / r.kept, 2)})`;
+    })]);
+    parts.push(`\n${P === 1 ? 'One worker' : `Ulysses, P = ${P}`}: forward + backward; dense in ms, the others as time / dense (that ÷ share kept)\n`);
+    parts.push(mdTable(['variant', ...cols], rows));
+  }
+  const memRows = names.flatMap((v) => Ps.map((P) => [`${v}, P=${P}`, ...sizes.map((N) => {
+    const r = find(N, P, v);
+    return r ? fmtBytes(r.memBytes) : '-';
+  })]));
+  const io = sizes.map((N) => fmtBytes(8 * N * H * D * 4)).join(', ');
+  parts.push(`\nMemory: peak RSS of the run above its start, all P ranks of the process together (worker threads ` +
+    `cost a fixed amount each). For scale, the eight [N, H, D] fp32 buffers of q, k, v, out and their gradients are ${io}.\n`);
+  parts.push(mdTable(['variant', ...cols], memRows));
+  if (Ps.length > 1) {
+    const [P0, P1] = [Ps[0] as number, Ps[Ps.length - 1] as number];
+    const rows = names.map((v) => [v, ...sizes.map((N) => {
+      const a = find(N, P0, v);
+      const b = find(N, P1, v);
+      return a && b ? fmt((b.fwdS + b.bwdS) / (a.fwdS + a.bwdS), 2) : '-';
+    })]);
+    parts.push(`\nTime at P = ${P1} ÷ time at P = ${P0} on the same cores (all-to-alls included)\n`);
+    parts.push(mdTable(['variant', ...cols], rows));
+  }
+  return parts.join('\n');
 }
 
 main();
