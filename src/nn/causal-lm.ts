@@ -39,7 +39,10 @@ export interface CausalLM {
    * passes lossScale = 1 / (global token count), with gradient accumulation folded in.
    */
   backward(lossScale: number): void;
-  /** [B, T, V] logits of the last forward (valid until the next forward). */
+  /**
+   * [B, T, V] logits of the last forward (valid until the next forward). With tiled logits only a
+   * forward without targets keeps them (a training forward never holds [N, V]); otherwise it throws.
+   */
   lastLogits(): Float32Array;
   /**
    * Parameter names per unit, the granularity a ParamProvider serves: unit 0 holds the embeddings,

@@ -9,6 +9,7 @@ import type { CausalLM } from './causal-lm.js';
 import type { ModelConfig } from './model-config.js';
 import { declareGptParameters, GPT, gptActivationBytes, gptParamUnits } from './gpt.js';
 import { declareLlamaParameters, Llama, llamaActivationBytes, llamaParamUnits } from './llama.js';
+import { checkMemoryOptions, PLAIN_MEMORY, type MemoryOptions } from './memory-options.js';
 import { ParameterStore, type ParameterInfo } from './parameters.js';
 import { validateModelConfig } from './validate-config.js';
 
@@ -24,6 +25,8 @@ export interface CreateModelOptions {
   padParamsTo?: number;
   /** Sliding window and block-sparse layout of every attention layer (default: causal only). */
   attentionMask?: ModelAttentionOptions;
+  /** Activation checkpointing, tiled MLP, tiled logits + loss, bf16 activation storage (default: none). */
+  memory?: MemoryOptions;
 }
 
 export function createModel(config: ModelConfig, opts: CreateModelOptions): CausalLM {
@@ -31,9 +34,11 @@ export function createModel(config: ModelConfig, opts: CreateModelOptions): Caus
   const core = opts.attention ?? new LocalAttention(opts.kernels);
   const store = { padMultiple: opts.padParamsTo ?? 1 };
   const mask = new ModelAttentionMask(opts.attentionMask);
+  const memory = opts.memory ?? PLAIN_MEMORY;
+  checkMemoryOptions(memory);
   return config.arch === 'gpt'
-    ? new GPT(config, opts.kernels, core, opts.seed, store, mask)
-    : new Llama(config, opts.kernels, core, opts.seed, store, mask);
+    ? new GPT(config, opts.kernels, core, opts.seed, store, mask, memory)
+    : new Llama(config, opts.kernels, core, opts.seed, store, mask, memory);
 }
 
 /** What a model of this config holds, without allocating it: parameter infos and provider units. */
@@ -51,7 +56,11 @@ export function modelLayout(config: ModelConfig): ModelLayout {
   return { infos: store.infos, numel: store.numel, units: config.arch === 'gpt' ? gptParamUnits(config) : llamaParamUnits(config) };
 }
 
-/** Bytes of the activation and scratch buffers a model allocates for one micro-batch of `tokens` = B*T tokens. */
-export function estimateActivationBytes(config: ModelConfig, tokens: number): number {
-  return config.arch === 'gpt' ? gptActivationBytes(config, tokens) : llamaActivationBytes(config, tokens);
+/**
+ * Bytes of the activation and scratch buffers a model allocates for one training micro-batch of
+ * `tokens` = B*T tokens under the memory options (what activationBytes() reports after a step).
+ */
+export function estimateActivationBytes(config: ModelConfig, tokens: number, memory: MemoryOptions = PLAIN_MEMORY): number {
+  checkMemoryOptions(memory);
+  return config.arch === 'gpt' ? gptActivationBytes(config, tokens, memory) : llamaActivationBytes(config, tokens, memory);
 }

@@ -2,15 +2,20 @@
 // mlp = c_proj(gelu_tanh(c_fc(.))). Weights use GPT-2's Conv1D layout [in, out].
 //
 // Shape legend: B = batch, T = tokens this rank holds, N = B*T, C = d_model, H = heads,
-// D = C/H head size, F = MLP width (d_ff).
+// D = C/H head size, F = MLP width (d_ff), R = rows of one MLP tile (0 = the MLP is not tiled).
 import type { AttentionSaved, AttentionCore } from '../attention/attention-core.js';
 import type { AttentionMaskSpec, AttentionShape, Kernels } from '../kernels/kernels.js';
 import type { ParamViews } from './param-provider.js';
 import type { ParameterStore } from './parameters.js';
+import type { SavedArrays } from './bf16-stash.js';
+import {
+  allocGptMlpScratch, gpt_mlp_backward, gpt_mlp_backward_tiled, gpt_mlp_forward, gpt_mlp_forward_tiled, gptMlpScratchFloats,
+  type GptMlpScratch, type GptMlpWeights,
+} from './gpt-mlp.js';
 import { conv1d_backward, conv1d_backward_input, conv1d_backward_weight, conv1d_forward } from './linear.js';
 
 /** Views of one block's parameters (or of their gradients: same names, same shapes). */
-export interface GptBlockWeights {
+export interface GptBlockWeights extends GptMlpWeights {
   ln1w: Float32Array; // [C]
   ln1b: Float32Array; // [C]
   qkvw: Float32Array; // [C, 3C]
@@ -19,10 +24,6 @@ export interface GptBlockWeights {
   attprojb: Float32Array; // [C]
   ln2w: Float32Array; // [C]
   ln2b: Float32Array; // [C]
-  fcw: Float32Array; // [C, F]
-  fcb: Float32Array; // [F]
-  fcprojw: Float32Array; // [F, C]
-  fcprojb: Float32Array; // [C]
 }
 
 /** Block i's parameters: Hugging Face GPT-2 name suffix, shape, weight decay (C = d_model, F = d_ff). */
@@ -61,8 +62,8 @@ export function gptBlockWeights(params: ParamViews, i: number, grads: boolean): 
 }
 
 /** Floats of one block's saved activations (allocGptBlockActs) and of the shared scratch (allocGptBlockScratch). */
-export function gptBlockFloats(N: number, C: number, F: number): { acts: number; scratch: number } {
-  return { acts: 8 * N * C + 4 * N + 2 * N * F, scratch: 5 * N * C + 2 * N * F };
+export function gptBlockFloats(N: number, C: number, F: number, R = 0): { acts: number; scratch: number } {
+  return { acts: 8 * N * C + 4 * N + (R > 0 ? 0 : 2 * N * F), scratch: 5 * N * C + gptMlpScratchFloats(N, F, R) };
 }
 
 /** What one block keeps from forward for backward. */
@@ -79,18 +80,27 @@ export interface GptBlockActs {
   ln2: Float32Array; // [N, C]
   ln2Mean: Float32Array; // [N]
   ln2Rstd: Float32Array; // [N]
-  fch: Float32Array; // [N, F] c_fc output
-  fchGelu: Float32Array; // [N, F]
+  fch: Float32Array; // [N, F] c_fc output ([0] when the MLP is tiled)
+  fchGelu: Float32Array; // [N, F] ([0] when the MLP is tiled)
   resOut: Float32Array; // [N, C] block output
 }
 
-export function allocGptBlockActs(N: number, C: number, F: number): GptBlockActs {
+export function allocGptBlockActs(N: number, C: number, F: number, R = 0): GptBlockActs {
+  const NF = R > 0 ? 0 : N * F;
   return {
     ln1: new Float32Array(N * C), ln1Mean: new Float32Array(N), ln1Rstd: new Float32Array(N),
     q: new Float32Array(N * C), k: new Float32Array(N * C), v: new Float32Array(N * C),
     atty: new Float32Array(N * C), saved: null, resMid: new Float32Array(N * C),
     ln2: new Float32Array(N * C), ln2Mean: new Float32Array(N), ln2Rstd: new Float32Array(N),
-    fch: new Float32Array(N * F), fchGelu: new Float32Array(N * F), resOut: new Float32Array(N * C),
+    fch: new Float32Array(NF), fchGelu: new Float32Array(NF), resOut: new Float32Array(N * C),
+  };
+}
+
+/** The arrays bf16 storage rounds (big) or copies (small): what a block's backward reads. */
+export function gptBlockSavedArrays(a: GptBlockActs): SavedArrays {
+  return {
+    big: [a.ln1, a.q, a.k, a.v, a.atty, a.resMid, a.ln2, a.fch, a.fchGelu],
+    small: [a.ln1Mean, a.ln1Rstd, a.ln2Mean, a.ln2Rstd],
   };
 }
 
@@ -101,15 +111,13 @@ export interface GptBlockScratch {
   dk: Float32Array; // [B, T, H, D]
   dv: Float32Array; // [B, T, H, D]
   datty: Float32Array; // [N, C]
-  dfch: Float32Array; // [N, F]
-  dfchGelu: Float32Array; // [N, F]
+  mlp: GptMlpScratch;
 }
 
-export function allocGptBlockScratch(N: number, C: number, F: number): GptBlockScratch {
+export function allocGptBlockScratch(N: number, C: number, F: number, R = 0): GptBlockScratch {
   return {
     dln: new Float32Array(N * C), dq: new Float32Array(N * C), dk: new Float32Array(N * C),
-    dv: new Float32Array(N * C), datty: new Float32Array(N * C),
-    dfch: new Float32Array(N * F), dfchGelu: new Float32Array(N * F),
+    dv: new Float32Array(N * C), datty: new Float32Array(N * C), mlp: allocGptMlpScratch(N, F, R),
   };
 }
 
@@ -118,14 +126,16 @@ export interface GptBlockDims {
   C: number;
   F: number;
   eps: number;
+  /** Rows per MLP tile; 0 or absent = whole sequence. */
+  R?: number;
 }
 
-/** a.resOut[N,C] = block(inp[N,C]); keeps activations in a. */
-export function gpt_block_forward(
+/** The attention half and ln_2: fills a from ln1 to ln2 for inp[N,C]. */
+export function gpt_block_attn_forward(
   k: Kernels, core: AttentionCore, w: GptBlockWeights, a: GptBlockActs, inp: Float32Array,
   dims: GptBlockDims, mask: AttentionMaskSpec,
 ): void {
-  const { shape, C, F, eps } = dims;
+  const { shape, C, eps } = dims;
   const N = shape.B * shape.T;
   k.layernorm_forward(a.ln1, a.ln1Mean, a.ln1Rstd, inp, w.ln1w, w.ln1b, N, C, eps);
   // The fused c_attn [C, 3C] is three column blocks; projecting onto each gives q, k, v in [B,T,H,D].
@@ -141,9 +151,33 @@ export function gpt_block_forward(
   a.saved = core.forward(a.atty, a.q, a.k, a.v, shape, mask);
   conv1d_forward(k, a.resMid, a.atty, w.attprojw, w.attprojb, N, C, C, C, inp);
   k.layernorm_forward(a.ln2, a.ln2Mean, a.ln2Rstd, a.resMid, w.ln2w, w.ln2b, N, C, eps);
+}
+
+/** a.resOut[N,C] = block(inp[N,C]); keeps activations in a (s holds the MLP tiles; needed when tiled). */
+export function gpt_block_forward(
+  k: Kernels, core: AttentionCore, w: GptBlockWeights, a: GptBlockActs, inp: Float32Array,
+  dims: GptBlockDims, mask: AttentionMaskSpec, s: GptBlockScratch | null = null,
+): void {
+  const { shape, C, F } = dims;
+  const R = dims.R ?? 0;
+  const N = shape.B * shape.T;
+  gpt_block_attn_forward(k, core, w, a, inp, dims, mask);
+  if (R === 0) gpt_mlp_forward(k, w, a.resOut, a.resMid, a.ln2, a.fch, a.fchGelu, N, C, F);
+  else if (s) gpt_mlp_forward_tiled(k, w, a.resOut, a.resMid, a.ln2, s.mlp, N, C, F, R);
+  else throw new Error('gpt block: the tiled MLP needs the block scratch');
+}
+
+/** What backward reads, recomputed from inp[N,C]: gpt_block_forward without the block output. */
+export function gpt_block_recompute(
+  k: Kernels, core: AttentionCore, w: GptBlockWeights, a: GptBlockActs, inp: Float32Array,
+  dims: GptBlockDims, mask: AttentionMaskSpec,
+): void {
+  const { shape, C, F } = dims;
+  const N = shape.B * shape.T;
+  gpt_block_attn_forward(k, core, w, a, inp, dims, mask);
+  if ((dims.R ?? 0) > 0) return; // the tiled MLP backward recomputes its own hidden tiles
   conv1d_forward(k, a.fch, a.ln2, w.fcw, w.fcb, N, C, F);
   k.gelu_forward(a.fchGelu, a.fch, N * F);
-  conv1d_forward(k, a.resOut, a.fchGelu, w.fcprojw, w.fcprojb, N, F, C, C, a.resMid);
 }
 
 /**
@@ -155,15 +189,16 @@ export function gpt_block_backward(
   dres: Float32Array, inp: Float32Array, dims: GptBlockDims,
 ): void {
   const { shape, C, F } = dims;
+  const R = dims.R ?? 0;
   const N = shape.B * shape.T;
   if (!a.saved) throw new Error('gpt block: backward called before forward');
   // MLP branch.
-  s.dfchGelu.fill(0);
-  conv1d_backward(k, s.dfchGelu, g.fcprojw, g.fcprojb, dres, a.fchGelu, w.fcprojw, N, F, C);
-  s.dfch.fill(0);
-  k.gelu_backward(s.dfch, s.dfchGelu, a.fch, N * F);
-  s.dln.fill(0);
-  conv1d_backward(k, s.dln, g.fcw, g.fcb, s.dfch, a.ln2, w.fcw, N, C, F);
+  if (R > 0) {
+    s.dln.fill(0);
+    gpt_mlp_backward_tiled(k, w, g, s.dln, dres, a.ln2, s.mlp, N, C, F, R);
+  } else {
+    gpt_mlp_backward(k, w, g, s.dln, dres, a.ln2, a.fch, a.fchGelu, s.mlp, N, C, F);
+  }
   k.layernorm_backward(dres, g.ln2w, g.ln2b, s.dln, a.resMid, w.ln2w, a.ln2Mean, a.ln2Rstd, N, C);
   // Attention branch.
   s.datty.fill(0);

@@ -3,24 +3,27 @@
 // no biases, nn.Linear weight layout [out, in], grouped-query attention through the core.
 //
 // Shape legend: B = batch, T = tokens this rank holds, N = B*T, C = d_model, H = query heads,
-// Hkv = key/value heads, D = C/H head size, KV = Hkv*D, F = MLP width (d_ff).
+// Hkv = key/value heads, D = C/H head size, KV = Hkv*D, F = MLP width (d_ff), R = rows of one MLP tile
+// (0 = the MLP is not tiled).
 import type { AttentionSaved, AttentionCore } from '../attention/attention-core.js';
 import type { AttentionMaskSpec, AttentionShape, Kernels } from '../kernels/kernels.js';
 import type { ParamViews } from './param-provider.js';
 import type { ParameterStore } from './parameters.js';
+import type { SavedArrays } from './bf16-stash.js';
 import { linear_backward, linear_backward_input, linear_backward_weight, linear_forward } from './linear.js';
+import {
+  allocLlamaMlpScratch, llama_mlp_backward, llama_mlp_backward_tiled, llama_mlp_forward, llama_mlp_forward_tiled,
+  llamaMlpScratchFloats, type LlamaMlpScratch, type LlamaMlpWeights,
+} from './llama-mlp.js';
 
 /** Views of one layer's parameters (or of their gradients: same names, same shapes). */
-export interface LlamaBlockWeights {
+export interface LlamaBlockWeights extends LlamaMlpWeights {
   ln1w: Float32Array; // [C] input_layernorm
   qw: Float32Array; // [C, C] q_proj (H*D = C)
   kw: Float32Array; // [KV, C]
   vw: Float32Array; // [KV, C]
   ow: Float32Array; // [C, C]
   ln2w: Float32Array; // [C] post_attention_layernorm
-  gatew: Float32Array; // [F, C]
-  upw: Float32Array; // [F, C]
-  downw: Float32Array; // [C, F]
 }
 
 /** Layer i's parameters: Hugging Face name suffix, shape, weight decay (C = d_model, KV = kv width, F = d_ff). */
@@ -57,8 +60,11 @@ export function llamaBlockWeights(params: ParamViews, i: number, grads: boolean)
 }
 
 /** Floats of one layer's saved activations (allocLlamaBlockActs) and of the shared scratch (allocLlamaBlockScratch). */
-export function llamaBlockFloats(N: number, C: number, KV: number, F: number): { acts: number; scratch: number } {
-  return { acts: 6 * N * C + 2 * N * KV + 2 * N + 3 * N * F, scratch: 3 * N * C + 2 * N * KV + 3 * N * F };
+export function llamaBlockFloats(N: number, C: number, KV: number, F: number, R = 0): { acts: number; scratch: number } {
+  return {
+    acts: 6 * N * C + 2 * N * KV + 2 * N + (R > 0 ? 0 : 3 * N * F),
+    scratch: 3 * N * C + 2 * N * KV + llamaMlpScratchFloats(N, F, R),
+  };
 }
 
 /** What one layer keeps from forward for backward. */
@@ -73,21 +79,27 @@ export interface LlamaBlockActs {
   resMid: Float32Array; // [N, C] residual stream after the attention branch
   ln2: Float32Array; // [N, C]
   ln2Rstd: Float32Array; // [N]
-  gate: Float32Array; // [N, F]
-  up: Float32Array; // [N, F]
-  hswi: Float32Array; // [N, F] silu(gate) * up
+  gate: Float32Array; // [N, F] ([0] when the MLP is tiled)
+  up: Float32Array; // [N, F] ([0] when the MLP is tiled)
+  hswi: Float32Array; // [N, F] silu(gate) * up ([0] when the MLP is tiled)
   resOut: Float32Array; // [N, C] layer output
 }
 
-export function allocLlamaBlockActs(N: number, C: number, KV: number, F: number): LlamaBlockActs {
+export function allocLlamaBlockActs(N: number, C: number, KV: number, F: number, R = 0): LlamaBlockActs {
+  const NF = R > 0 ? 0 : N * F;
   return {
     ln1: new Float32Array(N * C), ln1Rstd: new Float32Array(N),
     q: new Float32Array(N * C), k: new Float32Array(N * KV), v: new Float32Array(N * KV),
     atty: new Float32Array(N * C), saved: null, resMid: new Float32Array(N * C),
     ln2: new Float32Array(N * C), ln2Rstd: new Float32Array(N),
-    gate: new Float32Array(N * F), up: new Float32Array(N * F), hswi: new Float32Array(N * F),
+    gate: new Float32Array(NF), up: new Float32Array(NF), hswi: new Float32Array(NF),
     resOut: new Float32Array(N * C),
   };
+}
+
+/** The arrays bf16 storage rounds (big) or copies (small): what a layer's backward reads. */
+export function llamaBlockSavedArrays(a: LlamaBlockActs): SavedArrays {
+  return { big: [a.ln1, a.q, a.k, a.v, a.atty, a.resMid, a.ln2, a.gate, a.up, a.hswi], small: [a.ln1Rstd, a.ln2Rstd] };
 }
 
 /** Backward scratch shared by all layers (each layer overwrites it before use). */
@@ -97,16 +109,13 @@ export interface LlamaBlockScratch {
   dk: Float32Array; // [B, T, Hkv, D]
   dv: Float32Array; // [B, T, Hkv, D]
   datty: Float32Array; // [N, C]
-  dgate: Float32Array; // [N, F]
-  dup: Float32Array; // [N, F]
-  dhswi: Float32Array; // [N, F]
+  mlp: LlamaMlpScratch;
 }
 
-export function allocLlamaBlockScratch(N: number, C: number, KV: number, F: number): LlamaBlockScratch {
+export function allocLlamaBlockScratch(N: number, C: number, KV: number, F: number, R = 0): LlamaBlockScratch {
   return {
     dln: new Float32Array(N * C), dq: new Float32Array(N * C), dk: new Float32Array(N * KV),
-    dv: new Float32Array(N * KV), datty: new Float32Array(N * C),
-    dgate: new Float32Array(N * F), dup: new Float32Array(N * F), dhswi: new Float32Array(N * F),
+    dv: new Float32Array(N * KV), datty: new Float32Array(N * C), mlp: allocLlamaMlpScratch(N, F, R),
   };
 }
 
@@ -116,14 +125,16 @@ export interface LlamaBlockDims {
   F: number;
   eps: number;
   theta: number;
+  /** Rows per MLP tile; 0 or absent = whole sequence. */
+  R?: number;
 }
 
-/** a.resOut[N,C] = layer(inp[N,C]) at global positions pos[N]; keeps activations in a. */
-export function llama_block_forward(
+/** The attention half and post_attention_layernorm: fills a from ln1 to ln2 for inp[N,C] at positions pos[N]. */
+export function llama_block_attn_forward(
   k: Kernels, core: AttentionCore, w: LlamaBlockWeights, a: LlamaBlockActs, inp: Float32Array,
   pos: Int32Array, dims: LlamaBlockDims, mask: AttentionMaskSpec,
 ): void {
-  const { shape, C, F, eps, theta } = dims;
+  const { shape, C, eps, theta } = dims;
   const { H, Hkv, D } = shape;
   const N = shape.B * shape.T;
   const KV = Hkv * D;
@@ -145,11 +156,37 @@ export function llama_block_forward(
   a.saved = core.forward(a.atty, a.q, a.k, a.v, shape, mask);
   linear_forward(k, a.resMid, a.atty, w.ow, N, C, C, inp);
   k.rmsnorm_forward(a.ln2, a.ln2Rstd, a.resMid, w.ln2w, N, C, eps);
+}
+
+/** a.resOut[N,C] = layer(inp[N,C]) at global positions pos[N]; keeps activations in a (s holds the MLP tiles; needed when tiled). */
+export function llama_block_forward(
+  k: Kernels, core: AttentionCore, w: LlamaBlockWeights, a: LlamaBlockActs, inp: Float32Array,
+  pos: Int32Array, dims: LlamaBlockDims, mask: AttentionMaskSpec, s: LlamaBlockScratch | null = null,
+): void {
+  const { shape, C, F } = dims;
+  const R = dims.R ?? 0;
+  const N = shape.B * shape.T;
+  llama_block_attn_forward(k, core, w, a, inp, pos, dims, mask);
+  if (R === 0) llama_mlp_forward(k, w, a.resOut, a.resMid, a.ln2, a, N, C, F);
+  else if (s) llama_mlp_forward_tiled(k, w, a.resOut, a.resMid, a.ln2, s.mlp, N, C, F, R);
+  else throw new Error('llama block: the tiled MLP needs the block scratch');
+}
+
+/** What backward reads, recomputed from inp[N,C]: llama_block_forward without the layer output. */
+export function llama_block_recompute(
+  k: Kernels, core: AttentionCore, w: LlamaBlockWeights, a: LlamaBlockActs, inp: Float32Array,
+  pos: Int32Array, dims: LlamaBlockDims, mask: AttentionMaskSpec,
+): void {
+  const { shape, C, F } = dims;
+  const N = shape.B * shape.T;
+  llama_block_attn_forward(k, core, w, a, inp, pos, dims, mask);
+  if ((dims.R ?? 0) > 0) return; // the tiled MLP backward recomputes its own hidden tiles
   linear_forward(k, a.gate, a.ln2, w.gatew, N, C, F);
   linear_forward(k, a.up, a.ln2, w.upw, N, C, F);
   k.swiglu_forward(a.hswi, a.gate, a.up, N * F);
-  linear_forward(k, a.resOut, a.hswi, w.downw, N, F, C, a.resMid);
 }
+
+
 
 /**
  * Backward through one layer: dres[N,C] holds d(layer output) on entry and d(layer input) on
@@ -165,14 +202,13 @@ export function llama_block_backward(
   const KV = Hkv * D;
   if (!a.saved) throw new Error('llama block: backward called before forward');
   // MLP branch.
-  s.dhswi.fill(0);
-  linear_backward(k, s.dhswi, g.downw, dres, a.hswi, w.downw, N, F, C);
-  s.dgate.fill(0);
-  s.dup.fill(0);
-  k.swiglu_backward(s.dgate, s.dup, s.dhswi, a.gate, a.up, N * F);
-  s.dln.fill(0);
-  linear_backward(k, s.dln, g.gatew, s.dgate, a.ln2, w.gatew, N, C, F);
-  linear_backward(k, s.dln, g.upw, s.dup, a.ln2, w.upw, N, C, F);
+  const R = dims.R ?? 0;
+  if (R > 0) {
+    s.dln.fill(0);
+    llama_mlp_backward_tiled(k, w, g, s.dln, dres, a.ln2, s.mlp, N, C, F, R);
+  } else {
+    llama_mlp_backward(k, w, g, s.dln, dres, a.ln2, a, s.mlp, N, C, F);
+  }
   k.rmsnorm_backward(dres, g.ln2w, s.dln, a.resMid, w.ln2w, a.ln2Rstd, N, C);
   // Attention branch.
   s.datty.fill(0);

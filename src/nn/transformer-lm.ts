@@ -18,6 +18,8 @@ export interface LmActs {
   N: number;
   logits: Float32Array; // [N, V]
   dlogits: Float32Array; // [N, V], allocated on the first backward so sampling never pays for it
+  /** Logits are tiled and their backward fused into forward: no whole logits with targets, no dlogits. */
+  fusedHead?: boolean;
 }
 
 export abstract class TransformerLM<A extends LmActs> implements CausalLM {
@@ -59,6 +61,10 @@ export abstract class TransformerLM<A extends LmActs> implements CausalLM {
 
   lastLogits(): Float32Array {
     if (!this.acts || !this.forwardDone) throw new Error(`${this.modelName}.lastLogits: call forward first`);
+    if (this.acts.logits.length < this.acts.N * this.config.vocab_size) {
+      throw new Error(`${this.modelName}.lastLogits: tiled logits keep no [N, vocab] logits after a forward with targets; ` +
+        'run forward with targets: null to get them');
+    }
     return this.acts.logits;
   }
 
@@ -68,7 +74,7 @@ export abstract class TransformerLM<A extends LmActs> implements CausalLM {
     if (!a || !this.forwardDone) throw new Error(`${this.modelName}.backward: call forward first`);
     if (!this.batch.hasTargets) throw new Error(`${this.modelName}.backward: the last forward had no targets`);
     const NV = a.N * this.config.vocab_size;
-    if (a.dlogits.length !== NV) a.dlogits = new Float32Array(NV);
+    if (!a.fusedHead && a.dlogits.length !== NV) a.dlogits = new Float32Array(NV);
     return a;
   }
 }
