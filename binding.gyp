@@ -5,6 +5,8 @@
       "sources": [
         "native/addon.cc",
         "native/gemm.cc",
+        "native/sbgemm.cc",
+        "native/bf16_convert.cc",
         "native/attention_forward.cc",
         "native/attention_backward.cc",
         "native/attention_sparse_forward.cc",

@@ -35,6 +35,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
   register_gemm(env, exports);
+  register_sbgemm(env, exports);
+  register_bf16_convert(env, exports);
   register_attention_forward(env, exports);
   register_attention_backward(env, exports);
   register_norms(env, exports);

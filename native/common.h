@@ -73,6 +73,8 @@ void set_num_threads(int n);
 
 // Each source file registers its kernels on the addon's exports.
 void register_gemm(Napi::Env env, Napi::Object exports);
+void register_sbgemm(Napi::Env env, Napi::Object exports);
+void register_bf16_convert(Napi::Env env, Napi::Object exports);
 void register_attention_forward(Napi::Env env, Napi::Object exports);
 void register_attention_backward(Napi::Env env, Napi::Object exports);
 void register_norms(Napi::Env env, Napi::Object exports);

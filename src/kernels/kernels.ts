@@ -4,7 +4,8 @@
 // Shape legend (llm.c style):
 //   B = batch, T = sequence length, C = channels (d_model), N = rows (usually B*T),
 //   V = vocabulary, H = query heads, Hkv = key/value heads (H % Hkv == 0), D = head size.
-// All buffers are row-major Float32Array (or Int32Array where stated); subarray views work.
+// All buffers are row-major Float32Array (or Int32Array, or Uint16Array of bf16 bits, where
+// stated); subarray views work.
 //
 // Gradient convention: unless a kernel says "overwrites", every backward kernel ADDS into its
 // gradient outputs (dinp += ..., dweight += ...), so residual branches and gradient
@@ -58,6 +59,18 @@ export interface Kernels {
   sgemm(
     transA: boolean, transB: boolean, M: number, N: number, K: number,
     alpha: number, A: Float32Array, lda: number, B: Float32Array, ldb: number,
+    beta: number, C: Float32Array, ldc: number,
+  ): void;
+
+  /**
+   * sgemm with A and B in bf16 (Uint16Array of bit patterns, as src/tensor/bf16.ts) and C, alpha,
+   * beta and the accumulation in fp32, as OpenBLAS cblas_sbgemm. The products of bf16 values are
+   * exact in fp32, so the result differs from sgemm on the same (bf16-valued) inputs only by
+   * summation order.
+   */
+  sbgemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number,
+    alpha: number, A: Uint16Array, lda: number, B: Uint16Array, ldb: number,
     beta: number, C: Float32Array, ldc: number,
   ): void;
 

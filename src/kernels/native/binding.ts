@@ -14,6 +14,19 @@ export interface NativeAddon {
     alpha: number, A: Float32Array, lda: number, B: Float32Array, ldb: number,
     beta: number, C: Float32Array, ldc: number,
   ): void;
+  sbgemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number,
+    alpha: number, A: Uint16Array, lda: number, B: Uint16Array, ldb: number,
+    beta: number, C: Float32Array, ldc: number,
+  ): void;
+  /** 'openblas' when the library exports cblas_sbgemm, else 'widen+sgemm' (bf16 widened to fp32, then sgemm). */
+  sbgemmProvider(): 'openblas' | 'widen+sgemm';
+  /** dst[dOff + r*rowLen + c] = bf16(src[sOff + r*sStride + c]) for r < rows, c < rowLen (round to nearest even). */
+  f32ToBf16Rows(dst: Uint16Array, dOff: number, src: Float32Array, sOff: number, rows: number, rowLen: number, sStride: number): void;
+  /** dst[dOff + r*dStride + c] = (or += when add) fp32(src[sOff + r*rowLen + c]). */
+  bf16ToF32Rows(
+    dst: Float32Array, dOff: number, dStride: number, src: Uint16Array, sOff: number, rows: number, rowLen: number, add: boolean,
+  ): void;
   layernorm_forward(
     out: Float32Array, mean: Float32Array, rstd: Float32Array,
     inp: Float32Array, weight: Float32Array, bias: Float32Array, N: number, C: number, eps: number,

@@ -8,6 +8,7 @@ export function createNativeKernels(): Kernels {
   return {
     name: 'native',
     sgemm: a.sgemm,
+    sbgemm: a.sbgemm,
     layernorm_forward: a.layernorm_forward,
     layernorm_backward: a.layernorm_backward,
     rmsnorm_forward: a.rmsnorm_forward,
@@ -36,6 +37,14 @@ export function createNativeKernels(): Kernels {
       );
     },
   };
+}
+
+/**
+ * What runs the native sbgemm: 'openblas' (cblas_sbgemm of an OpenBLAS built with bf16 support) or
+ * 'widen+sgemm' (bf16 widened to fp32, then cblas_sgemm; Debian 12's OpenBLAS 0.3.21 lacks sbgemm).
+ */
+export function sbgemmProvider(): 'openblas' | 'widen+sgemm' {
+  return loadNativeAddon().sbgemmProvider();
 }
 
 /** Threads used by native attention and by OpenBLAS in this process. */

@@ -2,6 +2,7 @@
 // tested against, and a fallback that needs no compiler.
 import type { Kernels } from '../kernels.js';
 import { sgemm } from './gemm.js';
+import { sbgemm } from './sbgemm.js';
 import { layernorm_backward, layernorm_forward, rmsnorm_backward, rmsnorm_forward } from './norms.js';
 import { gelu_backward, gelu_forward, swiglu_backward, swiglu_forward } from './activations.js';
 import { crossentropy_backward, crossentropy_forward } from './crossentropy.js';
@@ -13,6 +14,7 @@ export function createReferenceKernels(): Kernels {
   return {
     name: 'reference',
     sgemm,
+    sbgemm,
     layernorm_forward,
     layernorm_backward,
     rmsnorm_forward,

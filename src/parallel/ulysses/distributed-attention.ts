@@ -15,10 +15,16 @@ import { gatherDocIds } from './doc-ids.js';
 import { headToSeqStart, seqToHeadStart, type A2ALayout, type PendingA2A } from './layouts.js';
 import { checkUlyssesMask, localUlyssesMask } from './local-mask.js';
 import { makeUlyssesPlan, type Span, type UlyssesPlan } from './plan.js';
+import type { WireDtype } from './wire.js';
 
 export interface DistributedAttentionOptions {
   /** Full sequence length N; the token shards follow splitCounts(N, P). Changeable with setSeqLen. */
   seqLen: number;
+  /**
+   * Element type of the q, k, v, out all-to-alls and their gradients' (default fp32). bf16 halves
+   * the bytes; every rank of the group must choose the same.
+   */
+  wire?: WireDtype;
 }
 
 interface DistSaved extends AttentionSaved {
@@ -56,6 +62,7 @@ interface PendingDout {
 
 export class DistributedAttention implements AttentionCore {
   private seqLen: number;
+  private readonly wire: WireDtype;
   private plan: UlyssesPlan | null = null;
   private pendingKV: PendingKV | null = null;
   private pendingDout: PendingDout | null = null;
@@ -67,6 +74,7 @@ export class DistributedAttention implements AttentionCore {
     options: DistributedAttentionOptions,
   ) {
     this.seqLen = options.seqLen;
+    this.wire = options.wire ?? 'fp32';
   }
 
   /** Sets the full sequence length of the following batches (every rank of the group must agree). */
@@ -101,7 +109,7 @@ export class DistributedAttention implements AttentionCore {
     const N = plan.N;
     checkUlyssesMask(mask, N, H, n);
     const kvc = (plan.kv[me] as { count: number }).count;
-    const base = { B, D, tokenCounts: plan.tokenCounts, tokenOffsets: plan.tokenOffsets };
+    const base = { B, D, tokenCounts: plan.tokenCounts, tokenOffsets: plan.tokenOffsets, wire: this.wire };
     const kvL: A2ALayout = { ...base, Hs: Hkv, spans: plan.kv };
     const docIds = mask.docIds ? gatherDocIds(this.comm, this.group, mask.docIds, B, plan.tokenCounts) : null; // [B, N]
     const kh = new Float32Array(B * N * kvc * D); // [B, N, kv, D]

@@ -11,3 +11,5 @@ export type { LocalKvMap, Span, UlyssesPlan } from './plan.js';
 export { batchRows, sequenceShard } from './shard-batch.js';
 export { ulyssesAttentionBytes, ulyssesEqualSplitElements } from './volume.js';
 export type { AttentionVolume } from './volume.js';
+export { fromWire, toWire, useNativeWire, wireAlloc } from './wire.js';
+export type { WireBuffer, WireDtype } from './wire.js';

@@ -6,9 +6,11 @@
 // sequence-sharded tensor, c_r = heads rank r holds on the head-sharded side, D = head size.
 //   sequence-sharded: [B, n_me, Hs, D]          head-sharded: [B, N, c_me, D]
 //   block me -> j on the wire: [B, n_me, c_j, D] (sequence-to-head), [B, n_j, c_me, D] (head-to-sequence)
+// The wire carries fp32 or bf16 (layout.wire); compute buffers on both sides are always fp32.
 import type { CommHandle, Communicator } from '../../dist/communicator.js';
 import type { Group } from '../../dist/group.js';
 import type { Span } from './plan.js';
+import { fromWire, toWire, wireAlloc, type WireBuffer, type WireDtype } from './wire.js';
 
 /** The geometry of one all-to-all: token shards of every rank and head spans of every rank. */
 export interface A2ALayout {
@@ -20,6 +22,8 @@ export interface A2ALayout {
   readonly tokenOffsets: readonly number[];
   /** Head span rank r holds on the head-sharded side (spans may overlap). */
   readonly spans: readonly Span[];
+  /** Element type on the wire (default fp32); bf16 halves the bytes and rounds each value once. */
+  readonly wire?: WireDtype;
 }
 
 /** An all-to-all in flight: finish() waits for it and lays the result out. */
@@ -50,8 +54,8 @@ export function isEqualSplit(l: A2ALayout): boolean {
 }
 
 function start(
-  comm: Communicator, group: Group, l: A2ALayout, send: Float32Array, sendCounts: number[],
-  recv: Float32Array, recvCounts: number[],
+  comm: Communicator, group: Group, l: A2ALayout, send: WireBuffer, sendCounts: number[],
+  recv: WireBuffer, recvCounts: number[],
 ): CommHandle {
   return isEqualSplit(l)
     ? comm.allToAllAsync(send, recv, group)
@@ -83,19 +87,18 @@ export function seqToHeadStart(
   const { B, D, Hs } = l;
   const n = at(l.tokenCounts, me);
   const counts = seqToHeadCounts(l, me);
-  const send = new Float32Array(counts.send.reduce((a, b) => a + b, 0)); // blocks [B, n_me, c_j, D] by destination j
+  const wire = l.wire ?? 'fp32';
+  const send = wireAlloc(wire, counts.send.reduce((a, b) => a + b, 0)); // blocks [B, n_me, c_j, D] by destination j
   let o = 0;
   for (const s of l.spans) {
     const w = s.count * D;
-    for (let bt = 0; bt < B * n; bt++) {
-      const from = (bt * Hs + s.start) * D;
-      send.set(inp.subarray(from, from + w), o);
-      o += w;
-    }
+    // Rows [B·n] of this span's heads, stride Hs·D, packed contiguously for destination j.
+    toWire(send, o, inp, s.start * D, B * n, w, Hs * D);
+    o += B * n * w;
   }
-  // With B = 1 the blocks from each source are consecutive token rows of out: receive in place.
-  const direct = B === 1;
-  const recv = direct ? out : new Float32Array(out.length); // blocks [B, n_i, c_me, D] by source i
+  // With B = 1 and an fp32 wire the blocks from each source are consecutive token rows of out: receive in place.
+  const direct = B === 1 && wire === 'fp32';
+  const recv = direct ? out : wireAlloc(wire, out.length); // blocks [B, n_i, c_me, D] by source i
   const handle = start(comm, group, l, send, counts.send, recv, counts.recv);
   const c = at(l.spans, me).count;
   const N = out.length / (B * c * D);
@@ -107,10 +110,9 @@ export function seqToHeadStart(
       let r = 0;
       l.tokenCounts.forEach((ni, i) => {
         const rowLen = ni * c * D;
-        for (let b = 0; b < B; b++) {
-          out.set(recv.subarray(r, r + rowLen), (b * N + at(l.tokenOffsets, i)) * c * D);
-          r += rowLen;
-        }
+        // Source i's block: B rows of its n_i tokens, each landing at its token offset in every batch row.
+        fromWire(out, at(l.tokenOffsets, i) * c * D, N * c * D, recv, r, B, rowLen);
+        r += B * rowLen;
       });
     },
   };
@@ -130,21 +132,20 @@ export function headToSeqStart(
   const c = at(l.spans, me).count;
   const counts = seqToHeadCounts(l, me);
   const N = inp.length / (B * c * D);
-  // With B = 1, inp's token rows are already grouped by destination: send it as it is.
-  let send = inp; // blocks [B, n_j, c_me, D] by destination j
-  if (B > 1) {
-    send = new Float32Array(inp.length);
+  const wire = l.wire ?? 'fp32';
+  // With B = 1 and an fp32 wire, inp's token rows are already grouped by destination: send it as it is.
+  let send: WireBuffer = inp; // blocks [B, n_j, c_me, D] by destination j
+  if (B > 1 || wire !== 'fp32') {
+    send = wireAlloc(wire, inp.length);
     let o = 0;
     l.tokenCounts.forEach((nj, j) => {
       const rowLen = nj * c * D;
-      for (let b = 0; b < B; b++) {
-        const from = (b * N + at(l.tokenOffsets, j)) * c * D;
-        send.set(inp.subarray(from, from + rowLen), o);
-        o += rowLen;
-      }
+      // Destination j's tokens of every batch row, packed contiguously.
+      toWire(send, o, inp, at(l.tokenOffsets, j) * c * D, B, rowLen, N * c * D);
+      o += B * rowLen;
     });
   }
-  const recv = new Float32Array(counts.send.reduce((a, b) => a + b, 0)); // blocks [B, n_me, c_i, D] by source i
+  const recv = wireAlloc(wire, counts.send.reduce((a, b) => a + b, 0)); // blocks [B, n_me, c_i, D] by source i
   const handle = start(comm, group, l, send, counts.recv, recv, counts.send);
   const overlap = spansOverlap(l.spans, Hs);
   return {
@@ -155,15 +156,9 @@ export function headToSeqStart(
       let r = 0;
       for (const s of l.spans) {
         const w = s.count * D;
-        for (let bt = 0; bt < B * n; bt++) {
-          const to = (bt * Hs + s.start) * D;
-          if (overlap) {
-            for (let e = 0; e < w; e++) out[to + e] = (out[to + e] as number) + (recv[r + e] as number);
-          } else {
-            out.set(recv.subarray(r, r + w), to);
-          }
-          r += w;
-        }
+        // Source i's heads for this rank's B·n rows, stride Hs·D (summed when spans overlap).
+        fromWire(out, s.start * D, Hs * D, recv, r, B * n, w, overlap);
+        r += B * n * w;
       }
     },
   };
