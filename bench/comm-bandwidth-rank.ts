@@ -14,6 +14,11 @@ export interface BwArgs {
   /** Timed repetitions per size (after one untimed warm-up call). */
   readonly reps: readonly number[];
   readonly ops: readonly BwOp[];
+  /**
+   * Send from a buffer the communicator allocated (allocShared), which the threads backend lets
+   * peers read in place: no copy into staging. Falls back to an ordinary buffer where unsupported.
+   */
+  readonly sharedSend?: boolean;
 }
 
 export interface BwOpResult {
@@ -71,7 +76,8 @@ export function main(comm: Communicator, args: BwArgs): BwRankResult {
   const world = comm.world;
   const maxElems = Math.max(...args.sizes) / 4;
   // One allocation at the largest size, touched once, so page faults stay out of every timing.
-  const send = new Float32Array(maxElems);
+  const shared = args.sharedSend === true && comm.allocShared !== undefined;
+  const send = shared && comm.allocShared ? (comm.allocShared(maxElems, 'fp32') as Float32Array) : new Float32Array(maxElems);
   const recv = new Float32Array(maxElems);
   const scratch = new Float32Array(maxElems); // stands in for the staging buffer in the copy floor
   for (let i = 0; i < maxElems; i++) send[i] = value(me, i);
@@ -97,8 +103,9 @@ export function main(comm: Communicator, args: BwArgs): BwRankResult {
       }
       const c = comm.snapshot().byOp[op];
       const correct = op === 'allToAll' ? checkAllToAll(r, me, P) : checkAllGather(r, P);
-      // The copy floor: every rank at once does what a threads rank copies (in, self block, out).
-      const own = op === 'allToAll' ? (n / P) * (P - 1) : n / P;
+      // The copy floor: every rank at once does what a threads rank copies (in, self block, out);
+      // a send buffer peers read in place needs no copy in.
+      const own = shared ? 0 : op === 'allToAll' ? (n / P) * (P - 1) : n / P;
       const self = n / P;
       const out = (n / P) * (P - 1);
       const floorSpans: [number, number][] = [];
@@ -107,7 +114,7 @@ export function main(comm: Communicator, args: BwArgs): BwRankResult {
         const t0 = clock();
         scratch.set(send.subarray(0, own));
         recv.set(send.subarray(0, self));
-        recv.set(scratch.subarray(0, out), self);
+        recv.set((shared ? send : scratch).subarray(0, out), self);
         floorSpans.push([t0, clock()]);
       }
       const calls = c?.calls ?? 1;
@@ -117,5 +124,6 @@ export function main(comm: Communicator, args: BwArgs): BwRankResult {
       });
     }
   });
+  if (shared) comm.freeShared?.(send);
   return { rank: me, world: P, results };
 }

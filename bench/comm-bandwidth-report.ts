@@ -2,11 +2,12 @@
 // BENCHMARKS.md) and one SVG chart per collective of rank bandwidth against payload size.
 import { spawnSync } from 'node:child_process';
 import type { BwOp } from './comm-bandwidth-rank.js';
-import { lineChartSvg, type Series } from './svg-chart.js';
+import { lineChartSvg, type Series } from '../src/web/svg-chart.js';
 import { fmt, machineInfo, mdTable, median, MiB } from './util.js';
 
 export interface BwRow {
-  readonly backend: 'threads' | 'mpi';
+  /** threads+shared: the threads backend sending from allocShared buffers that peers read in place. */
+  readonly backend: 'threads' | 'threads+shared' | 'mpi';
   readonly P: number;
   readonly op: BwOp;
   readonly bytes: number;
@@ -24,6 +25,8 @@ export interface BwRow {
   /** payload / seconds, bytes/s. */
   readonly algBw: number;
   readonly ofMemcpy: number;
+  /** ofMemcpy of each round on its own (median of that round's repetitions): the spread under load. */
+  readonly ofMemcpyRounds?: readonly number[];
 }
 
 export interface BwSummary {
@@ -45,7 +48,13 @@ export interface BwSummary {
 const GB = 1e9;
 const mib = (b: number): string => `${b / MiB} MiB`;
 const pct = (x: number): string => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '-');
-const CONFIGS = [['threads', 2], ['threads', 4], ['mpi', 2], ['mpi', 4]] as const;
+
+/** The (backend, P) pairs measured, in the order of the run. */
+function configsOf(s: BwSummary): [string, number][] {
+  const seen = new Map<string, [string, number]>();
+  for (const r of s.rows) seen.set(`${r.backend} ${r.P}`, [r.backend, r.P]);
+  return [...seen.values()];
+}
 
 function find(s: BwSummary, backend: string, P: number, op: BwOp, bytes: number): BwRow | undefined {
   return s.rows.find((r) => r.backend === backend && r.P === P && r.op === op && r.bytes === bytes);
@@ -57,6 +66,7 @@ function openMpiVersion(): string {
 }
 
 function opTable(s: BwSummary, op: BwOp): string {
+  const CONFIGS = configsOf(s);
   const header = ['payload S', 'memcpy GB/s', ...CONFIGS.map(([b, P]) => `${b} P=${P}: GB/s (of memcpy / of floor)`)];
   const rows = s.sizes.map((bytes, i) => [
     mib(bytes), fmt((s.memcpyBw[i] ?? Number.NaN) / GB, 2),
@@ -74,12 +84,16 @@ function from16(s: BwSummary, backend: string, P: number, op: BwOp): BwRow[] {
 }
 
 function chart(s: BwSummary, op: BwOp): string {
-  const colors: Record<string, string> = { 'threads 2': '#1f77b4', 'threads 4': '#2ca02c', 'mpi 2': '#d62728', 'mpi 4': '#ff7f0e' };
+  const CONFIGS = configsOf(s);
+  const colors: Record<string, string> = {
+    'threads 2': '#1f77b4', 'threads 4': '#2ca02c', 'threads+shared 2': '#9467bd', 'threads+shared 4': '#8c564b',
+    'mpi 2': '#d62728', 'mpi 4': '#ff7f0e',
+  };
   const series: Series[] = [
     { name: 'memcpy (1 thread)', color: '#000', points: s.sizes.map((b, i) => [b / MiB, (s.memcpyBw[i] ?? Number.NaN) / GB]) },
     { name: '50% of memcpy', color: '#000', dash: '3 4', width: 1, markers: false, points: s.sizes.map((b, i) => [b / MiB, (s.memcpyBw[i] ?? Number.NaN) / (2 * GB)]) },
     ...CONFIGS.map(([b, P]): Series => ({
-      name: `${b} P=${P}`, color: colors[`${b} ${P}`], dash: b === 'mpi' ? '6 3' : undefined,
+      name: `${b} P=${P}`, color: colors[`${b} ${P}`] ?? '#7f7f7f', dash: b === 'mpi' ? '6 3' : undefined,
       points: s.sizes.map((bytes) => [bytes / MiB, (find(s, b, P, op, bytes)?.rankBw ?? Number.NaN) / GB]),
     })),
     // The floor in rank-bandwidth terms: the same bytes over the time the copies alone took.
@@ -97,15 +111,32 @@ function chart(s: BwSummary, op: BwOp): string {
   });
 }
 
+/** Share of memcpy per payload and configuration: the median, and the range over rounds. */
+function shareTable(s: BwSummary): string {
+  const cols = (['allToAll', 'allGather'] as const).flatMap((op) => configsOf(s).map(([b, P]) => [op, b, P] as const));
+  const header = ['payload S', ...cols.map(([op, b, P]) => `${op} ${b} P=${P}`)];
+  const rows = s.sizes.map((bytes) => [
+    mib(bytes),
+    ...cols.map(([op, b, P]) => {
+      const r = find(s, b, P, op, bytes);
+      if (!r) return '-';
+      const rounds = r.ofMemcpyRounds ?? [];
+      const range = rounds.length > 1 ? ` (${pct(Math.min(...rounds))}–${pct(Math.max(...rounds))})` : '';
+      return `${pct(r.ofMemcpy)}${range}`;
+    }),
+  ]);
+  return mdTable(header, rows);
+}
+
 export function bandwidthReport(s: BwSummary): { markdown: string; charts: Map<string, string> } {
   const m = machineInfo('');
   const charts = new Map<string, string>([['comm-bandwidth-alltoall', chart(s, 'allToAll')], ['comm-bandwidth-allgather', chart(s, 'allGather')]]);
   const suffix = s.quick ? '-quick' : '';
-  const reading = (['allToAll', 'allGather'] as const).flatMap((op) => CONFIGS.map(([b, P]) => {
+  const reading = (['allToAll', 'allGather'] as const).flatMap((op) => configsOf(s).map(([b, P]) => {
     const rows = from16(s, b, P, op);
     if (rows.length === 0) return `- ${op}, ${b} P=${P}: not measured`;
     const share = rows.map((r) => r.ofMemcpy);
-    const verdict = b === 'threads' ? (Math.min(...share) >= 0.5 ? ' **met**' : ' **not met**') : ' (no target)';
+    const verdict = b.startsWith('threads') ? (Math.min(...share) >= 0.5 ? ' **met**' : ' **not met**') : ' (no target)';
     // The floor's own share of memcpy is the best this definition allows when memory bandwidth is the limit.
     const ceiling = rows.map((r) => r.ofMemcpy / r.ofFloor);
     return `- ${op}, ${b} P=${P}: share of memcpy from 16 MiB up: median ${pct(median(share))}, lowest ${pct(Math.min(...share))}${verdict}; ` +
@@ -135,7 +166,9 @@ export function bandwidthReport(s: BwSummary): { markdown: string; charts: Map<s
       'as one thread copying alone. **Copy floor** = the time of those same TypedArray copies (send part into a ' +
       'scratch buffer, own block, the received part out of it) done by every rank at once after a barrier, with no ' +
       'communication: what memory bandwidth and cores allow the threads design; "of floor" = floor time / collective ' +
-      'time. The MPI backend can beat it (Open MPI moves large messages with fewer copies). GB = 1e9 bytes.',
+      'time. The MPI backend can beat it (Open MPI moves large messages with fewer copies). **threads+shared** is the ' +
+      'threads backend with send buffers from `comm.allocShared`, which peers read in place: a rank copies only its own ' +
+      'block and what it receives (one copy per transfer), and its floor leaves the copy in out. GB = 1e9 bytes.',
     '',
     `Charts: [allToAll](docs/bench/comm-bandwidth-alltoall${suffix}.svg), ` +
       `[allGather](docs/bench/comm-bandwidth-allgather${suffix}.svg); raw data: ` +
@@ -152,6 +185,11 @@ export function bandwidthReport(s: BwSummary): { markdown: string; charts: Map<s
     opTable(s, 'allGather'),
     '',
     '### Against the target (threads backend: 50% of memcpy or better from 16 MiB)',
+    '',
+    'Rank bandwidth as a share of single-thread memcpy bandwidth: the median over all rounds, and in brackets the ' +
+      'lowest and highest round (each round\'s own median), which shows how much the load on the machine moved it.',
+    '',
+    shareTable(s),
     '',
     ...reading,
     ...(s.failures.length ? ['', ...s.failures.map((f) => `- ${f.config} failed: ${f.error}`)] : []),

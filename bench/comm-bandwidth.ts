@@ -5,8 +5,11 @@
 //
 //   node dist/bench/comm-bandwidth.js [--quick]
 //   node dist/bench/comm-bandwidth.js --report-only [--quick]   (rewrite md and charts from the last json)
+//   node dist/bench/comm-bandwidth.js --threads-only --sizes=1,16,64 --rounds=2 --out=/tmp/bw
 //
-// Writes docs/bench/comm-bandwidth.{json,md} and one SVG chart per collective.
+// Writes docs/bench/comm-bandwidth.{json,md} (or under --out) and one SVG chart per collective.
+// "threads+shared" sends from buffers the communicator allocated (Communicator.allocShared), which
+// peers read in place; plain "threads" sends from ordinary Float32Arrays.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -16,24 +19,36 @@ import type { BwArgs, BwOp, BwRankResult } from './comm-bandwidth-rank.js';
 import { bandwidthReport, type BwRow, type BwSummary } from './comm-bandwidth-report.js';
 import { distBenchDir, median, MiB, nowS, repoRoot } from './util.js';
 
-type Backend = 'threads' | 'mpi';
+type Backend = 'threads' | 'threads+shared' | 'mpi';
 
 interface Config {
   readonly backend: Backend;
   readonly P: number;
 }
 
+/** The value of `--name=value` on the command line, if given. */
+function flag(name: string): string | undefined {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return arg?.slice(name.length + 3);
+}
+
 const quick = process.argv.includes('--quick');
-const sizes = (quick ? [1, 4, 16] : [1, 2, 4, 8, 16, 32, 64, 128, 256]).map((m) => m * MiB);
+const threadsOnly = process.argv.includes('--threads-only');
+const sizeList = flag('sizes')?.split(',').map(Number);
+if (sizeList && !sizeList.every((m) => Number.isInteger(m) && m > 0)) {
+  throw new RangeError(`comm-bandwidth: --sizes takes whole MiB counts separated by commas, got ${flag('sizes')}`);
+}
+const sizes = (sizeList ?? (quick ? [1, 4, 16] : [1, 2, 4, 8, 16, 32, 64, 128, 256])).map((m) => m * MiB);
 /** Enough repetitions for a stable median at small sizes, few at large ones (a call is 10-300 ms). */
 const repsFor = (bytes: number): number => (quick ? 3 : Math.max(3, Math.min(15, Math.round((48 * MiB) / bytes))));
 const reps = sizes.map(repsFor);
-const rounds = quick ? 1 : 3;
+const rounds = Number(flag('rounds') ?? (quick ? 1 : 3));
+if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`comm-bandwidth: --rounds takes a positive integer, got ${flag('rounds')}`);
 const ops: BwOp[] = ['allToAll', 'allGather'];
-const configs: Config[] = [
-  { backend: 'threads', P: 2 }, { backend: 'threads', P: 4 }, { backend: 'mpi', P: 2 }, { backend: 'mpi', P: 4 },
-];
-const outDir = join(repoRoot, 'docs', 'bench');
+const configs: Config[] = ([2, 4] as const).flatMap((P): Config[] => [
+  { backend: 'threads', P }, { backend: 'threads+shared', P }, ...(threadsOnly ? [] : [{ backend: 'mpi', P } as const]),
+]);
+const outDir = flag('out') ?? join(repoRoot, 'docs', 'bench');
 const jsonPath = join(outDir, `comm-bandwidth${quick ? '-quick' : ''}.json`);
 
 /** Median seconds of `dst.set(src)` for each size, single thread, on buffers touched beforehand. */
@@ -75,7 +90,7 @@ function runMpi(P: number, args: BwArgs): BwRankResult[] {
 }
 
 async function runConfig(c: Config): Promise<BwRankResult[]> {
-  const args: BwArgs = { sizes, reps, ops };
+  const args: BwArgs = { sizes, reps, ops, sharedSend: c.backend === 'threads+shared' };
   if (c.backend === 'mpi') return runMpi(c.P, args);
   return launchThreads<BwRankResult>(c.P, new URL('./comm-bandwidth-rank.js', import.meta.url), args, { timeoutMs: 120_000 });
 }
@@ -147,10 +162,13 @@ async function main(): Promise<void> {
         const t = median(times);
         const floorS = median(floor.get(k) ?? []);
         const rankBw = (v.sent + v.received) / t;
+        const perRound = repsFor(bytes);
+        const roundTimes = Array.from({ length: Math.floor(times.length / perRound) }, (_, r) => median(times.slice(r * perRound, (r + 1) * perRound)));
         rows.push({
           backend: c.backend, P: c.P, op, bytes, seconds: t, floorSeconds: floorS, ofFloor: floorS / t, reps: times.length,
           sentBytes: v.sent, receivedBytes: v.received, rankBw, algBw: bytes / t,
           ofMemcpy: rankBw / (memcpyBw.get(bytes) ?? Number.NaN),
+          ofMemcpyRounds: roundTimes.map((rt) => (v.sent + v.received) / rt / (memcpyBw.get(bytes) ?? Number.NaN)),
         });
       }
     }

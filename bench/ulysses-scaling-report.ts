@@ -2,7 +2,7 @@
 // charts (communication per layer against P, memory per rank against P, SP = 1 and SP = 4 losses).
 import { ulyssesEqualSplitElements } from '../src/parallel/ulysses/volume.js';
 import type { StepResult, VolumeResult } from './ulysses-scaling-rank.js';
-import { lineChartSvg } from './svg-chart.js';
+import { lineChartSvg } from '../src/web/svg-chart.js';
 import { fmt, fmtBytes, fmtN, machineInfo, median, mdTable, MiB } from './util.js';
 
 export interface VolumeRun {

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// The ulysses command line: train, prepare, sample, dashboard, report. Usage errors from commander exit with code 2
+// The ulysses command line: train, prepare, sample, dashboard, report, bench, plan. Usage errors from commander exit with code 2
 // like config errors do.
 import { Command, CommanderError } from 'commander';
+import { addBenchCommand } from './bench-command.js';
 import { EXIT_USAGE } from './cli-errors.js';
 import { addDashboardCommand } from './dashboard-command.js';
+import { addEvalCommand } from './eval-command.js';
+import { addPlanCommand } from './plan-command.js';
 import { addPrepareCommand } from './prepare-command.js';
 import { addReportCommand } from './report-command.js';
 import { addSampleCommand } from './sample-command.js';
@@ -24,6 +27,9 @@ export function buildProgram(): Command {
   addSampleCommand(program);
   addDashboardCommand(program);
   addReportCommand(program);
+  addEvalCommand(program);
+  addPlanCommand(program);
+  addBenchCommand(program);
   return program;
 }
 

@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { CONFIG_SCHEMA } from '../train/config-schema.js';
 import { parseSetOverride, readConfigFile, type ConfigLayer } from '../train/config.js';
 import { formatMemoryPlan, planMemory } from '../train/dry-run.js';
+import { findMaxSeq, formatMaxSeq, parseByteSize } from '../train/max-seq.js';
+import { processProbe } from '../train/max-seq-probe.js';
 import { launchTraining } from '../train/parallel-run.js';
 import { hfModelLayer } from '../train/hf-import.js';
 import { resolveRunConfig } from '../train/run.js';
@@ -50,6 +52,8 @@ interface TrainOptions {
   printConfig?: boolean;
   listKeys?: boolean;
   dryRun?: boolean;
+  maxSeq?: boolean;
+  memBudget?: string;
   [prop: string]: unknown;
 }
 
@@ -90,6 +94,8 @@ export function addTrainCommand(program: Command): void {
     .option('--print-config', 'print the resolved config as JSON and exit')
     .option('--list-keys', 'list every config key with its meaning and allowed values, and exit')
     .option('--dry-run', 'print the memory each rank is expected to hold (parameters, gradients, optimizer, activations, buffers) and exit')
+    .option('--max-seq', 'find the longest data.seq_len whose training step fits --mem-budget per rank (accounting, then real steps), print predicted vs measured, and exit')
+    .option('--mem-budget <size>', 'memory per rank for --max-seq, e.g. 24GiB, 512MiB', '24GiB')
     .addHelpText('after', '\nPrecedence: defaults < --config file < flags < --set. Unknown keys are errors.\n' +
       'Across processes or machines: mpirun -np 4 ulysses train --backend mpi --sp 4 (rank 0 writes the run folder).\nOutputs: <out_dir>/<name>/config.json, metrics.jsonl, train.log (the printed lines), checkpoint/ (Hugging Face safetensors + config.json).')
     .action((opts: TrainOptions) =>
@@ -101,6 +107,12 @@ export function addTrainCommand(program: Command): void {
         const { config, checkpoint } = resolveRunConfig(trainLayers(opts), opts.resume ?? null);
         if (opts.printConfig) {
           console.log(JSON.stringify(config, null, 2));
+          return;
+        }
+        if (opts.maxSeq) {
+          const budget = parseByteSize(opts.memBudget ?? '24GiB');
+          const result = await findMaxSeq(config, { budget, probe: processProbe(config), log: (line) => console.log(line) });
+          console.log(formatMaxSeq(config, result).join('\n'));
           return;
         }
         if (opts.dryRun) {

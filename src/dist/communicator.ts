@@ -9,7 +9,7 @@
 //
 // Each collective has a blocking form and an async form returning a CommHandle. Until the handle
 // completes, the caller must not modify the send buffer nor read or modify the receive buffer (the
-// threads backend copies the send buffer at start, MPI does not).
+// threads backend copies the send buffer at start unless it came from allocShared, MPI does not).
 import type { CommSnapshot } from './accounting.js';
 import type { Group } from './group.js';
 
@@ -97,7 +97,28 @@ export interface Communicator {
   barrier(group: Group): void;
   barrierAsync(group: Group): CommHandle;
 
+  /**
+   * Optional: a zero-filled buffer of `length` elements (a Float32Array for fp32, a Uint16Array for
+   * bf16) that this backend can send from without copying it first. On the threads backend peers
+   * read it in place (one copy per transfer instead of two), so a blocking call returns only once
+   * every peer has read it, and an async call's send data must stay untouched until its handle
+   * completes. Any subarray of it may be sent. Backends without such memory leave this undefined;
+   * allocPayload() falls back to an ordinary typed array.
+   */
+  allocShared?(length: number, dtype: 'fp32' | 'bf16'): Payload;
+  /** Optional: gives back a buffer from allocShared (the whole buffer, no longer in use by any call). */
+  freeShared?(buf: Payload): void;
+
   /** Bytes and time per collective and per group since the last reset (see accounting.ts). */
   snapshot(): CommSnapshot;
   reset(): void;
+}
+
+/**
+ * A send buffer for `comm`: from comm.allocShared where the backend offers it (fewer copies), else
+ * an ordinary zero-filled typed array.
+ */
+export function allocPayload(comm: Communicator, length: number, dtype: 'fp32' | 'bf16'): Payload {
+  if (comm.allocShared) return comm.allocShared(length, dtype);
+  return dtype === 'fp32' ? new Float32Array(length) : new Uint16Array(length);
 }

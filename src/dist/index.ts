@@ -3,6 +3,7 @@
 export type {
   ChunkCounts, CollectiveName, CommHandle, Communicator, Payload, ReduceOp,
 } from './communicator.js';
+export { allocPayload } from './communicator.js';
 export { describeGroup, makeGroup } from './group.js';
 export type { Group } from './group.js';
 export {

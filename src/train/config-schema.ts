@@ -35,7 +35,7 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
         kind: 'enum',
         values: ['ulysses', 'megatron', 'ring', 'hybrid'],
         doc: '"ulysses": all-to-all to head-sharded attention (DeepSpeed-Ulysses); "megatron": Megatron-LM tensor + sequence parallelism (heads and MLP columns split, all-gather / reduce-scatter around each block); "ring": ring attention (context parallelism) with the zigzag token layout; "hybrid": Ulysses inside ring groups (USP), sequence_parallel_size = ulysses degree x sequence_parallel.ring_size',
-        supported: { values: ['ulysses'], why: 'the baselines are not built yet' },
+        supported: { values: ['ulysses', 'megatron', 'ring', 'hybrid'], why: 'the baselines are not built yet' },
       },
       ring_size: {
         kind: 'int', min: 1, max: 4096, auto: true,
@@ -61,8 +61,29 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
     fields: {
       enabled: {
         kind: 'bool',
-        doc: 'store activations and communicate in bf16',
-        supported: { values: [false], why: 'training runs in fp32 for now' },
+        doc: 'send the Ulysses all-to-alls (q, k, v, out and their gradients) as bf16, halving their bytes; compute, master weights and optimizer state stay fp32',
+      },
+    },
+  },
+  activation_checkpointing: {
+    kind: 'section',
+    doc: 'the memory toolkit: activation checkpointing, tiled MLP, tiled logits + loss, bf16 storage of saved activations (each optional, exact except bf16)',
+    fields: {
+      enabled: {
+        kind: 'bool',
+        doc: 'checkpoint every transformer block: keep only its input [tokens, d_model] and recompute its forward (attention and its all-to-alls included) in backward',
+      },
+      mlp_tile_tokens: {
+        kind: 'int', min: 0, auto: true,
+        doc: 'sequence-tiled MLP: tokens per tile; the [tokens, d_ff] activations exist one tile at a time and are recomputed in backward (0 = off, "auto" = tiles of about 4 MiB)',
+      },
+      logits_tile_tokens: {
+        kind: 'int', min: 0, auto: true,
+        doc: 'tiled logits + loss: tokens per tile; the [tokens, vocab] logits and their gradient exist one tile at a time, the output layer\'s backward fused into forward (0 = off, "auto" = tiles of about 4 MiB)',
+      },
+      bf16_activations: {
+        kind: 'bool',
+        doc: 'store the activations kept for backward (block inputs, norm outputs, q/k/v, attention and MLP outputs) as bf16; compute, master weights and optimizer states stay fp32; gradients move by bf16 rounding (about 1% relative)',
       },
     },
   },
@@ -146,7 +167,10 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
     kind: 'section',
     doc: 'training data',
     fields: {
-      corpus: { kind: 'string', doc: '"brown", a text file, a folder of .txt files, or a .tokens file from `ulysses prepare`' },
+      corpus: {
+        kind: 'string',
+        doc: '"brown", a text file, a folder of .txt files, a .tokens file from `ulysses prepare`, or a generated long-range task: "task:passkey", "task:recall" or "task:copy" (loss on the answer bytes only)',
+      },
       tokenizer: {
         kind: 'string',
         doc: '"bytes" (one token per UTF-8 byte, vocabulary 256) or a Hugging Face tokenizer.json or the folder holding it (model.vocab_size must cover its vocabulary)',
@@ -159,6 +183,14 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
       val_fraction: { kind: 'number', min: 0, max: 0.5, doc: 'share of the corpus (its end) held out for validation' },
       val_every: { kind: 'int', min: 0, doc: 'validate every this many steps (0 = only at the end)' },
       val_batches: { kind: 'int', min: 1, doc: 'micro-batches per validation' },
+      task_min_len: {
+        kind: 'int', min: 1, nullable: true,
+        doc: 'with a "task:" corpus: null = one sample of data.seq_len tokens per row; else each row packs samples of log-uniform lengths between this and data.seq_len (attention stays inside each sample)',
+      },
+      task_loss: {
+        kind: 'enum', values: ['answer', 'all'],
+        doc: 'with a "task:" corpus: the training loss on the answer bytes only ("answer"), or on every byte ("all": the filler too, which teaches copying from earlier context); validation is on the answer',
+      },
     },
   },
   train: {
@@ -169,7 +201,11 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
       kernels: { kind: 'enum', values: ['native', 'reference'], doc: 'kernel implementation' },
       threads: {
         kind: 'int', min: 1, max: 1024, auto: true,
-        doc: 'kernel and BLAS threads of one machine, split evenly over the ranks running on it ("auto" = all its cores)',
+        doc: 'kernel and BLAS threads of one machine, split evenly over the ranks computing at once on it ("auto" = all its cores)',
+      },
+      rank_concurrency: {
+        kind: 'int', min: 1, max: 4096, auto: true,
+        doc: 'threads backend: ranks computing at once, each with train.threads / this many threads; the others wait for a core and a rank waiting on communication hands its core over ("auto" = min(ranks, train.threads), so ranks x threads never oversubscribe the cores)',
       },
       backend: {
         kind: 'enum',

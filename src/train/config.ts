@@ -3,8 +3,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { ModelConfig } from '../nn/model-config.js';
+import type { MemoryOptions } from '../nn/memory-options.js';
 import type { ZeroStage } from '../parallel/zero/engine.js';
 import { allowedSpSizes } from '../parallel/ulysses/plan.js';
+import { checkMegatronSp, MegatronSpConfigError } from '../parallel/megatron-sp/sizes.js';
+import { ringModeDegrees } from '../parallel/usp/degrees.js';
+import { RingConfigError } from '../parallel/ring/zigzag.js';
 import { checkAttentionConfig, defaultAttentionConfig, type AttentionConfig } from './attention-config.js';
 import { CONFIG_SCHEMA } from './config-schema.js';
 import { ConfigError } from './errors.js';
@@ -27,6 +31,12 @@ export interface UlyssesConfig {
   sequence_parallel: { mode: SequenceParallelMode; ring_size: number | Auto };
   zero_optimization: { stage: ZeroStage };
   bf16: { enabled: boolean };
+  activation_checkpointing: {
+    enabled: boolean;
+    mlp_tile_tokens: number | Auto;
+    logits_tile_tokens: number | Auto;
+    bf16_activations: boolean;
+  };
   optimizer: {
     type: 'AdamW';
     params: { lr: number; betas: [number, number]; eps: number; weight_decay: number };
@@ -65,11 +75,17 @@ export interface UlyssesConfig {
     val_fraction: number;
     val_every: number;
     val_batches: number;
+    /** Generated tasks: null = one sample per row; else samples of this many to seq_len tokens packed into each row. */
+    task_min_len: number | null;
+    /** Generated tasks: the loss on the answer bytes only, or on every byte. */
+    task_loss: 'answer' | 'all';
   };
   train: {
     steps: number;
     kernels: 'native' | 'reference';
     threads: number | Auto;
+    /** Worker-thread ranks computing at once (placement.ts); "auto" = min(ranks, cores). */
+    rank_concurrency: number | Auto;
     backend: 'auto' | 'threads' | 'mpi';
     out_dir: string;
     run_name: string | null;
@@ -100,6 +116,7 @@ export function defaultConfig(): UlyssesConfig {
     sequence_parallel: { mode: 'ulysses', ring_size: 'auto' },
     zero_optimization: { stage: 0 },
     bf16: { enabled: false },
+    activation_checkpointing: { enabled: false, mlp_tile_tokens: 0, logits_tile_tokens: 0, bf16_activations: false },
     // A small model on bytes tolerates a high learning rate; beta2 0.99 as nanoGPT uses for small runs.
     optimizer: { type: 'AdamW', params: { lr: 2e-3, betas: [0.9, 0.99], eps: 1e-8, weight_decay: 0.1 } },
     scheduler: {
@@ -120,11 +137,12 @@ export function defaultConfig(): UlyssesConfig {
       tie_embeddings: true,
     },
     attention: defaultAttentionConfig(),
-    data: { corpus: 'brown', tokenizer: 'bytes', seq_len: 1024, pack_documents: false, val_fraction: 0.01, val_every: 250, val_batches: 4 },
+    data: { corpus: 'brown', tokenizer: 'bytes', seq_len: 1024, pack_documents: false, val_fraction: 0.01, val_every: 250, val_batches: 4, task_min_len: null, task_loss: 'answer' },
     train: {
       steps: 1500,
       kernels: 'native',
       threads: 'auto',
+      rank_concurrency: 'auto',
       backend: 'auto',
       out_dir: 'runs',
       run_name: null,
@@ -225,7 +243,14 @@ export function checkConfig(c: UlyssesConfig): void {
   }
   checkAttentionConfig(c.attention);
   const sp = c.sequence_parallel_size;
-  if (sp > m.n_heads) {
+  const ringMode = c.sequence_parallel.mode === 'ring' || c.sequence_parallel.mode === 'hybrid';
+  if (c.sequence_parallel.mode === 'megatron') checkMegatronMode(c, fail);
+  const ac = c.activation_checkpointing;
+  if (c.sequence_parallel.mode === 'megatron' && (ac.enabled || ac.mlp_tile_tokens !== 0 || ac.logits_tile_tokens !== 0 || ac.bf16_activations)) {
+    fail('activation_checkpointing (the memory toolkit) applies to the GPT and Llama models of modes "ulysses", "ring" and "hybrid", not to sequence_parallel.mode "megatron"');
+  }
+  if (ringMode && sp > 1) checkRingMode(c, kv, fail);
+  else if (sp > m.n_heads) {
     fail(
       `sequence_parallel_size (${sp}) exceeds model.n_heads (${m.n_heads}): Ulysses gives every rank at least one attention head; ` +
         `use a size in ${allowedSpSizes(m.n_heads, c.data.seq_len)}`,
@@ -250,6 +275,46 @@ export function checkConfig(c: UlyssesConfig): void {
   }
 }
 
+/** Mode "megatron": the degree splits heads and MLP columns; model states stay stage 0; fp32 on the wire. */
+function checkMegatronMode(c: UlyssesConfig, fail: (msg: string) => never): void {
+  try {
+    checkMegatronSp(c.sequence_parallel_size, modelConfigOf(c), c.data.seq_len, c.zero_optimization.stage);
+  } catch (err: unknown) {
+    if (err instanceof MegatronSpConfigError) fail(err.message);
+    throw err;
+  }
+  if (c.bf16.enabled) fail('sequence_parallel.mode "megatron" sends fp32 only; bf16.enabled (bf16 all-to-alls) applies to mode "ulysses"');
+}
+
+/** Modes "ring" and "hybrid": the zigzag and Ulysses x ring sizes, and what ring attention cannot split. */
+function checkRingMode(c: UlyssesConfig, kvHeads: number, fail: (msg: string) => never): void {
+  const mode = c.sequence_parallel.mode as 'ring' | 'hybrid';
+  try {
+    ringModeDegrees(mode, c.sequence_parallel_size, c.sequence_parallel.ring_size, c.data.seq_len, c.model.n_heads, kvHeads);
+  } catch (err: unknown) {
+    if (err instanceof RingConfigError) fail(err.message);
+    throw err;
+  }
+  const why = `ring attention splits causal attention by chunk pairs; use sequence_parallel.mode "ulysses" for it`;
+  if (c.attention.kind === 'sliding_window' || c.attention.kind === 'block_sparse') {
+    fail(`sequence_parallel.mode "${mode}" supports attention.kind "flash" and "dense", not "${c.attention.kind}": ${why}`);
+  }
+  if (c.data.pack_documents) fail(`sequence_parallel.mode "${mode}" cannot mask packed documents (data.pack_documents): ${why}`);
+  if (c.bf16.enabled) fail(`sequence_parallel.mode "${mode}" sends fp32 only; bf16.enabled (bf16 all-to-alls) applies to mode "ulysses"`);
+}
+
+/**
+ * The ring degree of the sequence-parallel ranks: sequence_parallel_size in mode "ring", the
+ * resolved sequence_parallel.ring_size in mode "hybrid", 1 otherwise (and whenever sp = 1).
+ */
+export function ringSizeOf(c: UlyssesConfig): number {
+  const mode = c.sequence_parallel.mode;
+  const sp = c.sequence_parallel_size;
+  if (sp === 1 || (mode !== 'ring' && mode !== 'hybrid')) return 1;
+  const kv = c.model.n_kv_heads === 'auto' ? c.model.n_heads : c.model.n_kv_heads;
+  return ringModeDegrees(mode, sp, c.sequence_parallel.ring_size, c.data.seq_len, c.model.n_heads, kv).ring;
+}
+
 /** The model hyperparameters with "auto" values resolved. */
 export function modelConfigOf(c: UlyssesConfig): ModelConfig {
   const m = c.model;
@@ -266,6 +331,14 @@ export function modelConfigOf(c: UlyssesConfig): ModelConfig {
     norm_eps: m.norm_eps,
     rope_theta: m.rope_theta,
     tie_embeddings: m.tie_embeddings,
+  };
+}
+
+/** The model's memory toolkit options from the activation_checkpointing section. */
+export function memoryOptionsOf(c: UlyssesConfig): MemoryOptions {
+  const a = c.activation_checkpointing;
+  return {
+    checkpoint: a.enabled, mlpTile: a.mlp_tile_tokens, logitsTile: a.logits_tile_tokens, bf16Activations: a.bf16_activations,
   };
 }
 

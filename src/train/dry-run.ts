@@ -2,10 +2,11 @@
 // parameter layout and the activation buffers the model would allocate, before anything is built.
 // The same formulas the engines' own accounting is tested against.
 import { estimateActivationBytes, modelLayout } from '../nn/create-model.js';
+import { megatronSpActivationBytes, megatronSpStateBytes } from '../parallel/megatron-sp/memory.js';
 import { splitCounts } from '../parallel/ulysses/plan.js';
 import { expectedModelStateMemory } from '../parallel/zero/create.js';
 import type { ModelStateMemory, ZeroStage } from '../parallel/zero/engine.js';
-import { worldSizeOf, type UlyssesConfig } from './config.js';
+import { memoryOptionsOf, worldSizeOf, type UlyssesConfig } from './config.js';
 import { mb } from './metrics.js';
 import { checkedModelConfig } from './run.js';
 
@@ -28,9 +29,15 @@ export function planMemory(c: UlyssesConfig): MemoryPlan {
   const layout = modelLayout(mc);
   const world = worldSizeOf(c);
   const stage = c.zero_optimization.stage;
-  const states = expectedModelStateMemory(stage, layout, world);
-  const tokensPerRank = c.train_micro_batch_size_per_gpu * (splitCounts(c.data.seq_len, c.sequence_parallel_size)[0] as number);
-  const activations = estimateActivationBytes(mc, tokensPerRank);
+  const megatron = c.sequence_parallel.mode === 'megatron';
+  const sp = c.sequence_parallel_size;
+  const B = c.train_micro_batch_size_per_gpu;
+  // Megatron-SP ranks hold weight slices, and whole-sequence activations in the tensor-parallel region.
+  const states = megatron ? megatronSpStateBytes(mc, sp) : expectedModelStateMemory(stage, layout, world);
+  const tokensPerRank = B * (splitCounts(c.data.seq_len, sp)[0] as number);
+  const activations = megatron
+    ? megatronSpActivationBytes(mc, B, c.data.seq_len, sp)
+    : estimateActivationBytes(mc, tokensPerRank, memoryOptionsOf(c));
   const total = states.params + states.grads + states.optimizer + states.comm + activations;
   return { stage, dp: c.data_parallel_size, sp: c.sequence_parallel_size, numel: layout.numel, tokensPerRank, states, activations, total };
 }

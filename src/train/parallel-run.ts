@@ -17,6 +17,7 @@ import { MemoryTokenSource } from './data/token-source.js';
 import { ConfigError, errorFromRank, UserError } from './errors.js';
 import { RunLog } from './run-log.js';
 import { kernelsFor, logRunHeader, measurePeak, openRunData, prepareRunDir, runTraining, type RunOptions, type RunOutcome } from './run.js';
+import { coreGateFor, placeRanks } from './placement.js';
 import type { SharedCorpus, SpmdTrainArgs, SpmdTrainResult, TrainBackend } from './spmd-train.js';
 
 /** How long a collective may wait for a slower rank (a checkpoint write, validation) before the job fails. */
@@ -120,6 +121,7 @@ export async function launchTraining(c: UlyssesConfig, checkpoint: LoadedCheckpo
   }
   const args: SpmdTrainArgs = {
     config: c, corpus, resumeDir: checkpoint ? checkpoint.dir : null, runDir, peakFlops: peak, quiet: opts.quiet ?? false, backend,
+    coreGate: coreGateFor(placeRanks(c, backend)),
   };
   const grid = makeGrid({ dp: c.data_parallel_size, sp: c.sequence_parallel_size });
   let results: (SpmdTrainResult | null)[];

@@ -14,10 +14,11 @@ import type { TokenSource } from './data/token-source.js';
 import { writeFileAtomic } from '../tensor/safetensors.js';
 import { defaultAttentionConfig, modelAttentionOptions, usesDenseReference } from './attention-config.js';
 import { checkCheckpointFits, loadCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
-import { buildConfig, modelConfigOf, threadsOf, worldSizeOf, type ConfigLayer, type UlyssesConfig } from './config.js';
+import { buildConfig, memoryOptionsOf, modelConfigOf, threadsOf, worldSizeOf, type ConfigLayer, type UlyssesConfig } from './config.js';
 import { openCorpus } from './data/corpus.js';
 import { openTokenizer, type Tokenizer } from './data/hf-tokenizer.js';
-import { splitTrainVal, validationBatches, WindowSampler, type DataSplit, type PackOptions } from './data/sampler.js';
+import { splitTrainVal, type DataSplit, type PackOptions } from './data/sampler.js';
+import { batchesFor } from './tasks/batches-for.js';
 import { CheckpointError, ConfigError, UserError } from './errors.js';
 import { initFromHf } from './hf-import.js';
 import { flopsPerToken } from './metrics.js';
@@ -57,6 +58,8 @@ export function buildModel(c: UlyssesConfig, kernels: Kernels): CausalLM {
   return createModel(mc, {
     kernels, seed: c.seed, attention: new LocalAttention(usesDenseReference(a) ? createReferenceKernels() : kernels),
     attentionMask: modelAttentionOptions(a, mc, c.data.seq_len, c.seed, false),
+    // A checkpoint written before the section existed trained without the memory toolkit.
+    ...((c as Partial<UlyssesConfig>).activation_checkpointing ? { memory: memoryOptionsOf(c) } : {}),
   });
 }
 
@@ -218,8 +221,7 @@ export function runTraining(c: UlyssesConfig, checkpoint: LoadedCheckpoint | nul
     // A resumed run takes its weights from the checkpoint, which already continues the imported ones.
     if (c.train.init_from !== null && !checkpoint) initFromHf(model, c.train.init_from);
     const pack = packOptions(c, mc);
-    const sampler = new WindowSampler(source, split.train, c.data.seq_len, c.train_micro_batch_size_per_gpu, dataSeed(c.seed), pack);
-    const val = split.val ? validationBatches(source, split.val, c.data.seq_len, c.train_micro_batch_size_per_gpu, c.data.val_batches, pack) : null;
+    const { data: sampler, val } = batchesFor(source, split, c.data.seq_len, c.train_micro_batch_size_per_gpu, dataSeed(c.seed), c.data, pack);
     const runDir = prepareRunDir(c, checkpoint);
     runLog.open(runDir, checkpoint !== null);
     logRunHeader(log, c, d, model.params.numel, runDir, checkpoint);
@@ -227,7 +229,7 @@ export function runTraining(c: UlyssesConfig, checkpoint: LoadedCheckpoint | nul
     const trainer = new Trainer({
       config: c, model, kernels, data: sampler, val, dataTokens: split.train.end, runDir,
       flopsPerToken: flopsPerToken(mc, model.params.numel, c.data.seq_len), peakFlops: peak, log,
-      activationEstimate: estimateActivationBytes(mc, c.train_micro_batch_size_per_gpu * c.data.seq_len),
+      activationEstimate: estimateActivationBytes(mc, c.train_micro_batch_size_per_gpu * c.data.seq_len, memoryOptionsOf(c)),
       ...(checkpoint ? { resume: checkpoint } : {}),
     });
     const result = trainer.run();

@@ -11,22 +11,30 @@ import { makeGrid, rankGroups } from '../dist/grid.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { createReferenceKernels } from '../kernels/reference/reference-kernels.js';
 import { createModel, estimateActivationBytes } from '../nn/create-model.js';
+import { ModelAttentionMask } from '../nn/attention-mask.js';
+import { createMegatronSpTraining } from '../parallel/megatron-sp/create.js';
+import { megatronSpActivationBytes } from '../parallel/megatron-sp/memory.js';
 import { DistributedAttention } from '../parallel/ulysses/distributed-attention.js';
+import { createUspAttention } from '../parallel/usp/usp-attention.js';
 import { splitCounts } from '../parallel/ulysses/plan.js';
 import { paramPadding } from '../parallel/zero/create.js';
 import { modelAttentionOptions, usesDenseReference } from './attention-config.js';
 import { loadCheckpoint } from './checkpoint.js';
-import { configDifference, worldSizeOf, threadsOf, type UlyssesConfig } from './config.js';
+import { configDifference, memoryOptionsOf, ringSizeOf, type UlyssesConfig } from './config.js';
 import { openCorpus } from './data/corpus.js';
-import { splitTrainVal, validationBatches, WindowSampler } from './data/sampler.js';
+import { splitTrainVal } from './data/sampler.js';
 import { ShardedBatchSource, shardGlobalBatch } from './data/sharded-source.js';
+import { UspBatchSource, uspShardGlobalBatch } from './data/usp-source.js';
 import { MemoryTokenSource, type TokenSource } from './data/token-source.js';
 import { ConfigError } from './errors.js';
 import { initFromHf } from './hf-import.js';
 import { flopsPerToken } from './metrics.js';
 import { measurePeakFlops } from './peak-flops.js';
 import { teeToRunLog } from './run-log.js';
+import { batchesFor } from './tasks/batches-for.js';
 import { checkedModelConfig, dataSeed, kernelsFor, packOptions, runTokenizer } from './run.js';
+import { CoreGate, gatedCommunicator } from './core-gate.js';
+import { describePlacement, localRanks, placeRanks, type CoreCount, type TrainBackend } from './placement.js';
 import { CollectiveSync } from './step-sync.js';
 import { Trainer, type TrainResult } from './trainer.js';
 
@@ -38,7 +46,8 @@ export type SharedCorpus =
   | { kind: 'memory'; tokens: Uint8Array | Uint16Array; vocabSize: number; documents: number; description: string }
   | { kind: 'path'; corpus: string };
 
-export type TrainBackend = 'threads' | 'mpi';
+export type { CoreCount, TrainBackend } from './placement.js';
+export { localRanks };
 
 export interface SpmdTrainArgs {
   config: UlyssesConfig;
@@ -53,6 +62,8 @@ export interface SpmdTrainArgs {
   quiet: boolean;
   /** Which backend runs the ranks (default threads); decides how threads are split. */
   backend?: TrainBackend;
+  /** Core tokens shared by the worker-thread ranks when fewer compute at once than there are (placement.ts). */
+  coreGate?: SharedArrayBuffer | null;
 }
 
 /** What a rank returns: rank 0's run folder and the training result (threads: rank 0 only). */
@@ -61,31 +72,17 @@ export interface SpmdTrainResult {
   result: TrainResult;
 }
 
-/** Ranks of this job on this machine: mpirun says so; otherwise assume all of them. */
-export function localRanks(backend: TrainBackend, world: number, env: NodeJS.ProcessEnv = process.env): number {
-  if (backend === 'threads') return world;
-  const local = Number(env['OMPI_COMM_WORLD_LOCAL_SIZE']);
-  return Number.isInteger(local) && local > 0 ? local : world;
-}
-
-/** CPUs of the machine, and those this process may run on (fewer when mpirun binds ranks to cores). */
-export interface CoreCount {
-  machine: number;
-  usable: number;
-}
-
 /**
- * Kernel and BLAS threads per rank: train.threads is one machine's budget, split evenly over the
- * ranks that share its cores (all of them on threads, the local ones under mpi). Under mpi, "auto"
- * is the machine's cores over its ranks, and at most the cores mpirun bound this rank to.
+ * Kernel and BLAS threads per rank (placement.ts): train.threads is one machine's budget, shared by
+ * the ranks that compute at once (threads backend: train.rank_concurrency of them; mpi: every
+ * local rank). Under mpi, "auto" is the machine's cores over its ranks, and at most the cores
+ * mpirun bound this rank to.
  */
 export function threadsPerRank(
   c: UlyssesConfig, backend: TrainBackend = 'threads', env: NodeJS.ProcessEnv = process.env,
   cores: CoreCount = { machine: cpus().length, usable: availableParallelism() },
 ): number {
-  const local = localRanks(backend, worldSizeOf(c), env);
-  if (backend === 'mpi' && c.train.threads === 'auto') return Math.max(1, Math.min(cores.usable, Math.floor(cores.machine / local)));
-  return Math.max(1, Math.floor(threadsOf(c) / local));
+  return placeRanks(c, backend, env, cores).threads;
 }
 
 /**
@@ -161,6 +158,18 @@ function measureJobPeak(comm: Communicator, kernels: Kernels, threads: number, l
 }
 
 export function main(comm: Communicator, args: SpmdTrainArgs): SpmdTrainResult | null {
+  if (!args.coreGate) return trainRank(comm, args);
+  // The rank computes only while it holds a core token, and hands it back on every wait for other ranks.
+  const gate = new CoreGate(args.coreGate);
+  gate.acquire();
+  try {
+    return trainRank(gatedCommunicator(comm, gate), args);
+  } finally {
+    gate.release();
+  }
+}
+
+function trainRank(comm: Communicator, args: SpmdTrainArgs): SpmdTrainResult | null {
   const c = args.config;
   const backend = args.backend ?? 'threads';
   const sp = c.sequence_parallel_size;
@@ -172,24 +181,44 @@ export function main(comm: Communicator, args: SpmdTrainArgs): SpmdTrainResult |
     );
   }
   const runDir = backend === 'mpi' ? agreeWithRankZero(comm, c, args.runDir) : args.runDir;
-  const groups = rankGroups(makeGrid({ dp, sp }), comm.rank);
+  // Modes ring and hybrid split sp into ring groups of `ring` members with Ulysses groups of sp / ring inside.
+  const ring = ringSizeOf(c);
+  const groups = rankGroups(makeGrid({ dp, sp, ring }), comm.rank);
   const leader = comm.rank === 0;
   // Rank 0 appends to the train.log its launcher opened, which waits for the ranks and so writes nothing meanwhile.
   const log = leader && !args.quiet ? teeToRunLog(printLine, runDir) : undefined;
-  const threads = threadsPerRank(c, backend);
+  const placement = placeRanks(c, backend);
+  const threads = placement.threads;
   const kernels = kernelsFor(c.train.kernels, threads);
   const peakFlops = args.peakFlops === 'measure' ? measureJobPeak(comm, kernels, threads, log) : args.peakFlops;
   const mc = checkedModelConfig(c);
   const N = c.data.seq_len;
   const local = new LocalAttention(usesDenseReference(c.attention) ? createReferenceKernels() : kernels);
   // With one sequence-parallel rank every all-to-all would be a self copy, so attention stays local.
-  const distributed = sp > 1 ? new DistributedAttention(local, comm, groups.sp, { seqLen: N }) : null;
-  const model = createModel(mc, {
-    kernels, seed: c.seed, attention: distributed ?? local, padParamsTo: paramPadding(c.zero_optimization.stage, sp * dp),
-    attentionMask: modelAttentionOptions(c.attention, mc, N, c.seed, distributed !== null),
+  const wire = c.bf16.enabled ? 'bf16' : 'fp32';
+  const mode = c.sequence_parallel.mode;
+  const usp = sp > 1 && (mode === 'ring' || mode === 'hybrid')
+    ? createUspAttention(usesDenseReference(c.attention) ? createReferenceKernels() : kernels, comm, groups, N, mc.n_heads, mc.n_kv_heads)
+    : null;
+  // Megatron-SP: the tensor-parallel model over the sp group, with its own model-state engine.
+  const megatron = mode === 'megatron'
+    ? createMegatronSpTraining(mc, {
+      comm, groups, seqLen: N, kernels, seed: c.seed, hyper: c.optimizer.params, zeroStage: c.zero_optimization.stage,
+      attention: local, mask: new ModelAttentionMask(modelAttentionOptions(c.attention, mc, N, c.seed, true)),
+    })
+    : null;
+  const distributed = sp > 1 && !usp && !megatron ? new DistributedAttention(local, comm, groups.sp, { seqLen: N, wire }) : null;
+  const model = megatron?.model ?? createModel(mc, {
+    kernels, seed: c.seed, attention: usp ?? distributed ?? local, padParamsTo: paramPadding(c.zero_optimization.stage, sp * dp),
+    attentionMask: modelAttentionOptions(c.attention, mc, N, c.seed, distributed !== null || usp !== null),
+    memory: memoryOptionsOf(c),
   });
   // Every rank loads the full weights before the Trainer's ZeRO engine takes its shard of them.
-  if (c.train.init_from !== null && args.resumeDir === null) initFromHf(model, c.train.init_from);
+  const initFrom = c.train.init_from;
+  if (initFrom !== null && args.resumeDir === null) {
+    if (megatron) megatron.initFrom((full) => initFromHf(full, initFrom));
+    else initFromHf(model, initFrom);
+  }
   const source = openShared(args.corpus, c);
   try {
     const split = splitTrainVal(source, c.data.val_fraction, N);
@@ -198,31 +227,39 @@ export function main(comm: Communicator, args: SpmdTrainArgs): SpmdTrainResult |
     // One stream of global batches for every rank: dp × B rows, of which this rank keeps its own.
     // Document ids and positions are computed on the whole window, before it is sharded.
     const pack = packOptions(c, mc);
-    const sampler = new WindowSampler(source, split.train, N, dp * B, dataSeed(c.seed), pack);
-    const data = new ShardedBatchSource(sampler, at);
+    const global = batchesFor(source, split, N, dp * B, dataSeed(c.seed), c.data, pack);
+    // Ring and hybrid ranks hold zigzag pieces of every row instead of contiguous shards.
+    const uspAt = usp ? { ...at, ulysses: sp / ring, ring } : null;
+    const data = uspAt ? new UspBatchSource(global.data, uspAt) : new ShardedBatchSource(global.data, at);
     // Validation batches hold dp × B rows like training batches, so every run sees the same set.
-    const val = split.val
-      ? validationBatches(source, split.val, N, dp * B, c.data.val_batches, pack).map((b) => shardGlobalBatch(b, at))
-      : null;
+    const val = global.val ? global.val.map((b) => (uspAt ? uspShardGlobalBatch(b, uspAt) : shardGlobalBatch(b, at))) : null;
     const resume = args.resumeDir ? loadCheckpoint(args.resumeDir) : undefined;
     if (log) {
       const plan = distributed?.planFor(mc.n_heads, mc.n_kv_heads);
       const layout = plan
         ? `; per sequence-parallel rank: tokens ${plan.tokenCounts.join('/')}, query heads ${plan.heads.map((h) => h.count).join('/')}, ` +
           `kv heads ${plan.kv.map((h) => h.count).join('/')}`
-        : '';
+        : uspAt
+          ? `; ${mode}: ulysses ${uspAt.ulysses} x ring ${ring}, zigzag chunks of ${N / (2 * ring)} tokens, ${N / sp} tokens per rank`
+          : megatron
+            ? `; megatron per rank: tokens ${megatron.model.seq.tokenCounts.join('/')}, heads ${mc.n_heads / sp}, MLP columns ${mc.d_ff / sp}`
+            : '';
       const ranks = backend === 'mpi'
         ? `${comm.worldSize} MPI processes (${localRanks(backend, comm.worldSize)} on this machine)`
         : `${comm.worldSize} worker threads`;
       log(`ranks: ${ranks}, ${threads} kernel/BLAS thread(s) each${layout}`);
+      log(describePlacement(placement));
     }
     const trainer = new Trainer({
       config: c, model, kernels, data, val, dataTokens: split.train.end, runDir: leader ? runDir : null,
-      flopsPerToken: flopsPerToken(mc, model.params.numel, N), peakFlops,
+      flopsPerToken: flopsPerToken(mc, megatron?.fullNumel ?? model.params.numel, N), peakFlops,
       sync: new CollectiveSync(comm, groups.zero), checkpointing: true,
-      activationEstimate: estimateActivationBytes(mc, B * (splitCounts(N, sp)[0] as number)),
+      activationEstimate: megatron
+        ? megatronSpActivationBytes(mc, B, N, sp)
+        : estimateActivationBytes(mc, B * (splitCounts(N, sp)[0] as number), memoryOptionsOf(c)),
       ...(log ? { log } : {}),
       ...(resume ? { resume } : {}),
+      ...(megatron ? { modelState: megatron.modelState } : {}),
     });
     const result = trainer.run();
     // A worker thread's result is copied to the main thread, which reads only rank 0's.

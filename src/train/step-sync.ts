@@ -3,6 +3,7 @@
 // one-worker run uses LocalSync (no communication); a sequence- or data-parallel run uses
 // CollectiveSync over the dp × sp group, so the loss is normalised by the global token count and
 // the summed gradient equals the gradient of one worker training on the whole global batch.
+import type { CommCounter } from '../dist/accounting.js';
 import type { Communicator } from '../dist/communicator.js';
 import type { Group } from '../dist/group.js';
 import { GroupOps } from '../parallel/zero/group-ops.js';
@@ -88,7 +89,9 @@ export class CollectiveSync implements StepSync {
 
   endStep(): StepComm {
     const s = this.comm.snapshot();
-    const sp = s.byGroup['sp'];
-    return { ms: s.total.timeMs, bytesSent: s.total.bytesSent, a2aBytesSent: sp?.bytesSent ?? 0, a2aMs: sp?.timeMs ?? 0 };
+    // Attention traffic: the sp group's (Ulysses), or the ring and ulysses groups' (modes ring and hybrid).
+    const groups = ['sp', 'ring', 'ulysses'].map((g) => s.byGroup[g]);
+    const sum = (f: (c: CommCounter) => number): number => groups.reduce((t, c) => t + (c ? f(c) : 0), 0);
+    return { ms: s.total.timeMs, bytesSent: s.total.bytesSent, a2aBytesSent: sum((c) => c.bytesSent), a2aMs: sum((c) => c.timeMs) };
   }
 }

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kernels } from '../kernels/kernels.js';
 import type { CausalLM, TokenBatch } from '../nn/causal-lm.js';
+import type { ParameterInfo } from '../nn/parameters.js';
 import { createModelStateEngine } from '../parallel/zero/create.js';
 import type { ModelStateEngine } from '../parallel/zero/engine.js';
 import { schedulerTotalSteps, warmupSteps, type UlyssesConfig } from './config.js';
@@ -51,6 +52,11 @@ export interface TrainerOptions {
   checkpointing?: boolean;
   /** Activation bytes per rank the progress header shows before the first step (measured afterwards). */
   activationEstimate?: number;
+  /**
+   * Model states kept by the caller's engine instead of the zero_optimization.stage one (tensor
+   * parallelism), with the parameter layout of its fullVector / loadFull (what checkpoints hold).
+   */
+  modelState?: { engine: ModelStateEngine; infos: readonly ParameterInfo[] };
 }
 
 export interface TrainResult {
@@ -81,18 +87,24 @@ export class Trainer {
   constructor(private readonly o: TrainerOptions) {
     this.sync = o.sync ?? new LocalSync();
     const c = o.config;
-    this.engine = createModelStateEngine(c.zero_optimization.stage, o.model, o.kernels, c.optimizer.params, this.sync.modelStateOps());
+    this.engine = o.modelState?.engine
+      ?? createModelStateEngine(c.zero_optimization.stage, o.model, o.kernels, c.optimizer.params, this.sync.modelStateOps());
     this.schedule = { ...c.scheduler.params, warmup_num_steps: warmupSteps(c), total_num_steps: schedulerTotalSteps(c) };
     if (o.runDir) mkdirSync(o.runDir, { recursive: true });
     this.metrics = o.runDir ? new MetricsLog(join(o.runDir, 'metrics.jsonl')) : null;
     if (o.resume) {
       // Every rank reads the whole checkpoint and keeps the part its layout gives it.
-      this.engine.loadFull(readFullState(o.resume, o.model.config, o.model.params.infos), o.resume.state.step);
+      this.engine.loadFull(readFullState(o.resume, o.model.config, this.stateInfos), o.resume.state.step);
       o.data.setState(o.resume.state.sampler_state);
       this.step = o.resume.state.step;
       this.tokensSeen = o.resume.state.tokens_seen;
     }
     this.metrics?.truncateAfter(this.step);
+  }
+
+  /** The parameter layout of the engine's whole-model vectors. */
+  private get stateInfos(): readonly ParameterInfo[] {
+    return this.o.modelState?.infos ?? this.o.model.params.infos;
   }
 
   get completedSteps(): number {
@@ -183,7 +195,7 @@ export class Trainer {
     const v = e.fullVector('exp_avg_sq', writes);
     if (!this.o.runDir || !params || !m || !v) return;
     const { model } = this.o;
-    writeCheckpoint(join(this.o.runDir, 'checkpoint'), model.config, model.params.infos, { params, exp_avg: m, exp_avg_sq: v }, e.optimizerStep, {
+    writeCheckpoint(join(this.o.runDir, 'checkpoint'), model.config, this.stateInfos, { params, exp_avg: m, exp_avg_sq: v }, e.optimizerStep, {
       step: this.step,
       sampler_state: this.o.data.getState(),
       tokens_seen: this.tokensSeen,

@@ -11,7 +11,16 @@ type Dtype = 'fp32' | 'bf16';
 
 export interface CollectivesArgs {
   readonly scenario: 'all' | 'async';
+  /**
+   * Send from buffers of comm.allocShared (at an odd offset inside them), which the threads
+   * backend lets peers read in place; backends without allocShared use ordinary buffers.
+   */
+  readonly sharedSend?: boolean;
 }
+
+/** Set for one run of main: where send buffers come from, and the shared ones to give back. */
+let sharedComm: Communicator | null = null;
+const sharedBuffers: Payload[] = [];
 
 /** Distinct small integer for (sender, receiver, element), exact in fp32. */
 function code(from: number, to: number, k: number): number {
@@ -26,6 +35,22 @@ function bits(x: number): number {
 function make(dtype: Dtype, n: number, f: (i: number) => number): Payload {
   if (dtype === 'fp32') return Float32Array.from({ length: n }, (_, i) => f(i));
   return Uint16Array.from({ length: n }, (_, i) => bits(f(i)));
+}
+
+/** A send buffer holding `data`: from allocShared when the run asks for it, else `data` itself. */
+function sendable(data: Payload): Payload {
+  if (!sharedComm?.allocShared) return data;
+  const pad = 3; // a view that does not start at the buffer's first element
+  const whole = sharedComm.allocShared(data.length + pad + 1, data instanceof Float32Array ? 'fp32' : 'bf16');
+  sharedBuffers.push(whole);
+  const view = whole.subarray(pad, pad + data.length);
+  view.set(data);
+  return view;
+}
+
+/** Gives back the shared send buffers of finished calls. */
+function freeSendables(comm: Communicator): void {
+  for (const b of sharedBuffers.splice(0)) comm.freeShared?.(b);
 }
 
 function expectArray(what: string, actual: Payload, expected: Payload): void {
@@ -43,7 +68,7 @@ function checkAllToAll(comm: Communicator, g: Group, dtype: Dtype, counts: (from
   const recvCounts = Array.from({ length: P }, (_, j) => counts(j, me));
   const sendSeq = sendCounts.flatMap((c, j) => Array.from({ length: c }, (_, k) => code(me, j, k)));
   const recvSeq = recvCounts.flatMap((c, j) => Array.from({ length: c }, (_, k) => code(j, me, k)));
-  const send = make(dtype, sendSeq.length, (i) => sendSeq[i] as number);
+  const send = sendable(make(dtype, sendSeq.length, (i) => sendSeq[i] as number));
   const recv = make(dtype, recvSeq.length, () => -7);
   const uniform = sendCounts.every((c) => c === sendCounts[0]) && recvCounts.every((c) => c === sendCounts[0]);
   if (uniform) comm.allToAll(send, recv, g);
@@ -54,7 +79,7 @@ function checkAllToAll(comm: Communicator, g: Group, dtype: Dtype, counts: (from
 function checkAllGather(comm: Communicator, g: Group, dtype: Dtype, counts: number[] | null, chunk = 5): void {
   const P = g.ranks.length;
   const c = counts ?? new Array<number>(P).fill(chunk);
-  const send = make(dtype, c[g.index] as number, (k) => code(g.index, 0, k));
+  const send = sendable(make(dtype, c[g.index] as number, (k) => code(g.index, 0, k)));
   const expSeq = c.flatMap((n, j) => Array.from({ length: n }, (_, k) => code(j, 0, k)));
   const recv = make(dtype, expSeq.length, () => -1);
   comm.allGather(send, recv, g, counts ?? undefined);
@@ -102,25 +127,25 @@ function checkReduceScatter(comm: Communicator, g: Group, dtype: Dtype, counts: 
   const P = g.ranks.length;
   const total = counts.reduce((a, b) => a + b, 0);
   const offset = counts.slice(0, g.index).reduce((a, b) => a + b, 0);
-  const send = reduceInput(dtype, g.index, total, op);
+  const send = sendable(reduceInput(dtype, g.index, total, op));
   const recv = make(dtype, counts[g.index] as number, () => -3);
   comm.reduceScatter(send, recv, g, op, uneven ? counts : undefined);
   expectArray(`reduceScatter ${op} ${dtype} on ${g.name}`, recv, expectedReduced(dtype, P, counts[g.index] as number, op, offset));
 }
 
 function checkBroadcast(comm: Communicator, g: Group, dtype: Dtype, root: number, n: number): void {
-  const buf = make(dtype, n, (k) => (g.index === root ? code(root, 9, k) : -5));
+  const buf = sendable(make(dtype, n, (k) => (g.index === root ? code(root, 9, k) : -5)));
   comm.broadcast(buf, root, g);
   expectArray(`broadcast root ${root} ${dtype} on ${g.name}`, buf, make(dtype, n, (k) => code(root, 9, k)));
 }
 
 function checkRing(comm: Communicator, g: Group, dtype: Dtype, n: number): void {
-  const send = make(dtype, n, (k) => code(g.index, g.next, k));
+  const send = sendable(make(dtype, n, (k) => code(g.index, g.next, k)));
   const recv = make(dtype, n, () => -2);
   comm.sendRecv(send, g.next, recv, g.prev, g);
   expectArray(`sendRecv ring ${dtype} on ${g.name}`, recv, make(dtype, n, (k) => code(g.prev, g.index, k)));
   // Backwards, with a different length per direction-free ring, to reuse slots with new sizes.
-  const back = make(dtype, n + 3, (k) => code(g.index, g.prev, k));
+  const back = sendable(make(dtype, n + 3, (k) => code(g.index, g.prev, k)));
   const got = make(dtype, n + 3, () => -2);
   comm.sendRecv(back, g.prev, got, g.next, g);
   expectArray(`sendRecv reverse ring ${dtype} on ${g.name}`, got, make(dtype, n + 3, (k) => code(g.next, g.index, k)));
@@ -132,7 +157,7 @@ function checkPairs(comm: Communicator, g: Group, dtype: Dtype): void {
   const P = g.ranks.length;
   const sends = me % 2 === 0 && me + 1 < P;
   const recvs = me % 2 === 1;
-  const send = sends ? make(dtype, 4, (k) => code(me, me + 1, k)) : null;
+  const send = sends ? sendable(make(dtype, 4, (k) => code(me, me + 1, k))) : null;
   const recv = recvs ? make(dtype, 4, () => 0) : null;
   comm.sendRecv(send, sends ? me + 1 : null, recv, recvs ? me - 1 : null, g);
   if (recv) expectArray(`sendRecv pair ${dtype} on ${g.name}`, recv, make(dtype, 4, (k) => code(me - 1, me, k)));
@@ -155,6 +180,7 @@ function checkGroup(comm: Communicator, g: Group, dtypes: readonly Dtype[]): voi
     checkRing(comm, g, dtype, 6);
     checkPairs(comm, g, dtype);
     comm.barrier(g);
+    freeSendables(comm);
   }
 }
 
@@ -180,6 +206,7 @@ function runAll(comm: Communicator): number {
   checkAllGather(comm, comm.world, 'fp32', null, 7_001);
   checkAllToAll(comm, groups.sp, 'bf16', () => 5_000);
   checkAllReduce(comm, comm.world, 'bf16', 5, 'sum');
+  freeSendables(comm);
   return comm.snapshot().total.calls;
 }
 
@@ -188,15 +215,15 @@ async function runAsync(comm: Communicator): Promise<number> {
   const P = comm.worldSize;
   const { sp, dp } = rankGroups(gridFor(P), comm.rank);
   const S = sp.ranks.length;
-  const a2aSend = Float32Array.from({ length: 2 * S }, (_, i) => code(sp.index, Math.floor(i / 2), i % 2));
+  const a2aSend = sendable(Float32Array.from({ length: 2 * S }, (_, i) => code(sp.index, Math.floor(i / 2), i % 2)));
   const a2aRecv = new Float32Array(2 * S);
   const red = Float32Array.from({ length: 9 }, (_, i) => input(dp.index, i, 'sum'));
   const gathered = new Uint16Array(3 * P);
   const ringRecv = new Float32Array(4);
   const h1 = comm.allToAllAsync(a2aSend, a2aRecv, sp);
   const h2 = comm.allReduceAsync(red, dp);
-  const h3 = comm.allGatherAsync(Uint16Array.from([comm.rank, comm.rank + 100, comm.rank + 200]), gathered, comm.world);
-  const h4 = comm.sendRecvAsync(Float32Array.from([comm.rank, 1, 2, 3]), sp.next, ringRecv, sp.prev, sp);
+  const h3 = comm.allGatherAsync(sendable(Uint16Array.from([comm.rank, comm.rank + 100, comm.rank + 200])), gathered, comm.world);
+  const h4 = comm.sendRecvAsync(sendable(Float32Array.from([comm.rank, 1, 2, 3])), sp.next, ringRecv, sp.prev, sp);
   // More calls in flight than mailbox slots: starting them must make progress on the earlier ones.
   const many = Array.from({ length: 12 }, (_, t) => Float32Array.from([comm.rank + t]));
   const hs = many.map((b) => comm.allReduceAsync(b, comm.world, 'max'));
@@ -217,6 +244,7 @@ async function runAsync(comm: Communicator): Promise<number> {
   expectArray('async sendRecv', ringRecv, Float32Array.from([sp.ranks[sp.prev] as number, 1, 2, 3]));
   many.forEach((b, t) => expectArray(`async allReduce max #${t}`, b, Float32Array.from([P - 1 + t])));
   if (!h1.test() || !hs.every((h) => h.test())) throw new Error('test() is false after wait()');
+  freeSendables(comm);
   return busy > 0 ? comm.snapshot().total.calls : -1;
 }
 
@@ -226,5 +254,6 @@ export function groups(world: number): number[][] {
 }
 
 export async function main(comm: Communicator, args: CollectivesArgs): Promise<number> {
+  sharedComm = args.sharedSend === true ? comm : null;
   return args.scenario === 'all' ? runAll(comm) : runAsync(comm);
 }

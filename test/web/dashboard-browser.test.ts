@@ -47,7 +47,7 @@ const trainLinePixels = (page: Page): Promise<number> => page.evaluate(LINE_PIXE
 // dashboard's Content-Security-Policy (no 'unsafe-eval') rightly refuses once polling starts.
 /** Waits until the page's view holds exactly n records. */
 const untilPoints = (page: Page, n: number): Promise<void> =>
-  page.locator(`#view[data-points="${n}"]`).waitFor({ state: 'attached', timeout: 15000 });
+  page.locator(`#view[data-points="${n}"]`).waitFor({ state: 'attached', timeout: 60000 });
 
 const points = (page: Page, sel = '#view'): Promise<string | null> => page.locator(sel).first().getAttribute('data-points');
 
@@ -115,7 +115,7 @@ test('dashboard in Chromium: a real run\'s charts render, then grow live over SS
     await untilPoints(page, STEPS);
     assert.equal(await points(page, 'section[data-chart="loss"]'), String(STEPS));
     assert.equal(await page.locator('#view').getAttribute('data-val-points'), String(STEPS / 25));
-    await page.locator('#run-status', { hasText: /^finished$/ }).waitFor({ timeout: 15000 });
+    await page.locator('#run-status', { hasText: /^finished$/ }).waitFor({ timeout: 60000 });
     assert.equal(requests.filter((u) => u.includes('/api/events?run=live')).length, 1, 'one event stream, no reload');
     assert.deepEqual(problems, []);
 

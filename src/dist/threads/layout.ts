@@ -30,6 +30,12 @@ export const F_GEN = 10;
 export const F_PHASE = 11;
 /** Element offset of the reduced chunk (all-reduce phase 2). */
 export const F_RED_OFF = 12;
+/**
+ * Id of the sender's allocShared buffer holding this post's data, read in place (0: the data is in
+ * the slot's staging buffer), and the element offset of the data in it.
+ */
+export const F_SHARED = 13;
+export const F_BASE = 14;
 const HEADER = 16;
 
 export interface ControlLayout {

@@ -4,7 +4,7 @@
 import type { CollectiveName } from '../communicator.js';
 import type { Dtype } from '../collective-args.js';
 import {
-  ABORT, F_AUX, F_AUX2, F_DTYPE, F_GEN, F_KEY_A, F_KEY_B, F_N, F_OP, F_PHASE, F_RED_OFF, F_SEQ, F_SIZE, F_VER,
+  ABORT, F_AUX, F_AUX2, F_BASE, F_DTYPE, F_GEN, F_KEY_A, F_KEY_B, F_N, F_OP, F_PHASE, F_RED_OFF, F_SEQ, F_SHARED, F_SIZE, F_VER,
   OP_CODES, READY, acksBase, countsBase, doorIndex, offsetsBase, opName, slotBase, type ControlLayout,
 } from './layout.js';
 
@@ -21,10 +21,19 @@ export interface Descriptor {
   readonly counts: readonly number[];
 }
 
-/** A peer's post as read back from its slot. */
-export interface Post extends Descriptor {
+/** Where a post's data lies: the slot's staging buffer, or the sender's allocShared buffer. */
+export interface DataSource {
+  /** Staging generation holding the data (0: nothing staged). */
   readonly gen: number;
+  /** allocShared buffer id read in place (0: none), and the element offset of the data in it. */
+  readonly shared: number;
+  readonly base: number;
+  /** Element offset of an all-reduce's reduced chunk. */
   readonly redOff: number;
+}
+
+/** A peer's post as read back from its slot. */
+export interface Post extends Descriptor, DataSource {
   readonly offsets: readonly number[];
 }
 
@@ -46,7 +55,7 @@ export class Mailbox {
   /** Writes a post into one of this rank's slots, then rings every other member. */
   publish(
     slot: number, key: GroupKey, seq: number, desc: Descriptor, offsets: readonly number[],
-    gen: number, redOff: number, members: readonly number[],
+    src: DataSource, members: readonly number[],
   ): void {
     const c = this.#ctrl;
     const base = slotBase(this.#layout, this.#rank, slot);
@@ -60,8 +69,10 @@ export class Mailbox {
     Atomics.store(c, base + F_N, desc.n);
     Atomics.store(c, base + F_AUX, desc.aux);
     Atomics.store(c, base + F_AUX2, desc.aux2);
-    Atomics.store(c, base + F_GEN, gen);
-    Atomics.store(c, base + F_RED_OFF, redOff);
+    Atomics.store(c, base + F_GEN, src.gen);
+    Atomics.store(c, base + F_SHARED, src.shared);
+    Atomics.store(c, base + F_BASE, src.base);
+    Atomics.store(c, base + F_RED_OFF, src.redOff);
     Atomics.store(c, base + F_PHASE, 1);
     const cb = countsBase(this.#layout, this.#rank, slot);
     const ob = offsetsBase(this.#layout, this.#rank, slot);
@@ -107,6 +118,8 @@ export class Mailbox {
       aux: Atomics.load(c, base + F_AUX),
       aux2: Atomics.load(c, base + F_AUX2),
       gen: Atomics.load(c, base + F_GEN),
+      shared: Atomics.load(c, base + F_SHARED),
+      base: Atomics.load(c, base + F_BASE),
       redOff: Atomics.load(c, base + F_RED_OFF),
       counts: Array.from(c.subarray(cb, cb + size)),
       offsets: Array.from(c.subarray(ob, ob + size)),

@@ -1,10 +1,16 @@
 // One collective in flight on the threads backend, as a small state machine:
-//   post:  copy this rank's send data into its slot's staging buffer (the one copy in), do the
-//          self part directly, publish the descriptor;
+//   post:  copy this rank's send data into its slot's staging buffer (the one copy in), or, for a
+//          send buffer from allocShared, publish that buffer for peers to read in place (no copy
+//          in); do the self part directly; publish the descriptor;
 //   find:  locate every member's post for the same (group, call number), checking each matches;
-//   read:  copy the parts addressed to this rank straight out of the peers' staging buffers (the
-//          one copy out), or reduce them; all-reduce then publishes its reduced chunk and reads the
-//          others' (phase 2); finally acknowledge every peer so it can reuse its slot.
+//          calls that only move data (all-to-all, all-gather, broadcast, sendRecv) copy a peer's
+//          part out as soon as its post appears and acknowledge it, so with more ranks than cores
+//          one rank's copy out overlaps another's copy in;
+//   read:  reductions wait for every post, then reduce the parts addressed to this rank straight
+//          out of the peers' data; all-reduce then publishes its reduced chunk and reads the
+//          others' (phase 2); finally acknowledge every peer so it can reuse its slot;
+//   drain: a rank whose buffer peers read in place is done only once every peer acknowledged it,
+//          so the caller cannot overwrite data a peer is still reading.
 import type { ByteCount } from '../accounting.js';
 import type { Dtype } from '../collective-args.js';
 import { evenCounts, prefixOffsets } from '../collective-args.js';
@@ -14,6 +20,7 @@ import type { CollectiveCall } from '../plan.js';
 import type { Group } from '../group.js';
 import type { Descriptor, GroupKey, Mailbox, Post } from './mailbox.js';
 import { describeCall, mismatch } from './match.js';
+import { planPost } from './post-plan.js';
 import { ReduceScratch, reduceChunks } from './reduce.js';
 import type { Staging, StagingViews } from './staging.js';
 
@@ -36,6 +43,13 @@ function view(v: StagingViews, dtype: Dtype): Payload {
   return dtype === 'fp32' ? v.f32 : v.u16;
 }
 
+function empty(dtype: Dtype): Payload {
+  return dtype === 'fp32' ? new Float32Array(0) : new Uint16Array(0);
+}
+
+/** Calls whose result is a plain copy of each peer's part, which can be taken as each post appears. */
+const STREAMED: ReadonlySet<CollectiveName> = new Set(['allToAll', 'allToAllV', 'allGather', 'broadcast', 'sendRecv']);
+
 export class ThreadsOp {
   done = false;
   recorded = false;
@@ -48,8 +62,13 @@ export class ThreadsOp {
   readonly #desc: Descriptor;
   readonly #posts: (Post | undefined)[];
   readonly #found: number[];
-  #own: StagingViews | null = null;
-  #phase: 'find' | 'reduced' | 'done' = 'find';
+  /** What peers read from this rank: its staging buffer, or its send buffer read in place. */
+  #ownData: Payload | null = null;
+  /** The allocShared buffer peers read in place for this call, if any. */
+  #inPlace: Payload | null = null;
+  /** Where each member's part lands in recv (all-to-all, all-gather). */
+  #recvOff: readonly number[] = [];
+  #phase: 'find' | 'reduced' | 'drain' | 'done' = 'find';
 
   constructor(ctx: OpContext, args: CollectiveCall, gs: OpGroup, seq: number) {
     this.#ctx = ctx;
@@ -80,76 +99,55 @@ export class ThreadsOp {
   get bytes(): ByteCount {
     return this.#a.bytes;
   }
+  /** The allocShared buffer peers read in place until this call is done, or null. */
+  get inPlaceBuffer(): ArrayBufferLike | null {
+    return this.#inPlace?.buffer ?? null;
+  }
 
-  /** Copies the send data into `slot`'s staging buffer, does the self part, and publishes. */
+  /** Stages the send data in `slot` (or offers the shared send buffer), does the self part, and publishes. */
   post(slot: number): void {
-    const { name, send, recv, dtype } = this.#a;
+    const { name, dtype } = this.#a;
     const me = this.#gs.group.index;
     const size = this.#gs.group.ranks.length;
-    const counts = this.#desc.counts;
-    let offsets: readonly number[] = [];
-    let staged = 0;
-    let redOff = 0;
-    let fill: ((dst: Payload) => void) | null = null;
-    if ((name === 'allToAll' || name === 'allToAllV') && send && recv) {
-      // Peers' blocks are packed without this rank's own block, which goes straight to recv.
-      const sendOff = prefixOffsets(counts);
-      const packed: number[] = [];
-      counts.forEach((c, j) => {
-        packed.push(staged);
-        if (j !== me) staged += c;
-      });
-      offsets = packed;
-      fill = (dst) => counts.forEach((c, j) => {
-        if (j !== me) dst.set(send.subarray(sendOff[j] as number, (sendOff[j] as number) + c), packed[j] as number);
-      });
-      const recvOff = prefixOffsets(this.#a.recvCounts);
-      recv.set(send.subarray(sendOff[me] as number, sendOff[me + 1] as number), recvOff[me] as number);
-    } else if (name === 'allGather' && send && recv) {
-      staged = send.length;
-      fill = (dst) => dst.set(send);
-      recv.set(send, prefixOffsets(counts)[me] as number);
-    } else if ((name === 'reduceScatter' || name === 'allReduce') && size === 1) {
-      // A group of one reduces nothing (one bf16 value rounds to itself): the result is the input.
-      if (name === 'reduceScatter' && send && recv) recv.set(send);
-    } else if (name === 'reduceScatter' && send) {
-      staged = send.length;
-      offsets = prefixOffsets(counts);
-      fill = (dst) => dst.set(send);
-    } else if (name === 'allReduce' && recv) {
-      offsets = prefixOffsets(counts);
-      redOff = recv.length;
-      staged = recv.length + (counts[me] as number);
-      fill = (dst) => dst.set(recv);
-    } else if (name === 'broadcast' && recv && me === this.#a.peer && size > 1) {
-      staged = recv.length;
-      fill = (dst) => dst.set(recv);
-    } else if (name === 'sendRecv' && send && this.#a.peer >= 0) {
-      if (this.#a.peer === me) recv?.set(send);
-      else {
-        staged = send.length;
-        fill = (dst) => dst.set(send);
-      }
-    }
+    const staging = this.#ctx.staging;
+    const plan = planPost(this.#a, me, size, this.#desc.counts, (p) => staging.sharedId(p.buffer) > 0);
+    if (name === 'allToAll' || name === 'allToAllV') this.#recvOff = prefixOffsets(this.#a.recvCounts);
+    else if (name === 'allGather') this.#recvOff = prefixOffsets(this.#desc.counts);
     let gen = 0;
-    if (staged > 0 && fill) {
-      const own = this.#ctx.staging.own(slot, staged, dtype);
-      fill(view(own, dtype));
-      this.#own = own;
+    let shared = 0;
+    let base = 0;
+    if (plan.inPlace) {
+      this.#inPlace = plan.inPlace;
+      this.#ownData = plan.inPlace;
+      shared = staging.sharedId(plan.inPlace.buffer);
+      base = plan.inPlace.byteOffset / plan.inPlace.BYTES_PER_ELEMENT;
+    } else if (plan.staged > 0 && plan.fill) {
+      const own = staging.own(slot, plan.staged, dtype);
+      this.#ownData = view(own, dtype);
+      plan.fill(this.#ownData);
       gen = own.gen;
     }
     this.slot = slot;
     this.#found[me] = slot;
-    this.#ctx.mailbox.publish(slot, this.#gs.key, this.#seq, this.#desc, offsets, gen, redOff, this.#gs.group.ranks);
+    const src = { gen, shared, base, redOff: plan.redOff };
+    this.#ctx.mailbox.publish(slot, this.#gs.key, this.#seq, this.#desc, plan.offsets, src, this.#gs.group.ranks);
+    // Peers may read this rank's data from here on, while it copies its own part.
+    plan.selfCopy?.();
   }
 
   /** Advances as far as the peers allow; throws CommMismatchError on an incompatible peer call. */
   step(): void {
     if (this.#phase === 'find') {
-      if (!this.#findAll()) return;
-      this.#readAll();
+      if (STREAMED.has(this.#a.name)) {
+        if (!this.#findAll((j) => this.#readFrom(j))) return;
+        this.#complete();
+      } else {
+        if (!this.#findAll(null)) return;
+        this.#readAll();
+      }
     }
     if (this.#phase === 'reduced') this.#gatherReduced();
+    if (this.#phase === 'drain') this.#drain();
   }
 
   /** Global ranks this call still waits on, and what they have not done. */
@@ -157,11 +155,15 @@ export class ThreadsOp {
     const ranks = this.#gs.group.ranks;
     if (this.#phase === 'find') return { ranks: ranks.filter((_, j) => this.#found[j] === -1), who: 'ranks that never arrived' };
     const mb = this.#ctx.mailbox;
+    if (this.#phase === 'drain') {
+      return { ranks: mb.unacked(this.slot, ranks), who: "ranks that arrived but never finished reading this rank's send buffer" };
+    }
     const late = ranks.filter((r, j) => mb.phase(r, this.#found[j] as number) !== 2);
     return { ranks: late, who: 'ranks that arrived but never posted their reduced chunk' };
   }
 
-  #findAll(): boolean {
+  /** Looks for every missing member's post; `onFound(j)` runs for each as it appears. True once all are found. */
+  #findAll(onFound: ((j: number) => void) | null): boolean {
     const { group } = this.#gs;
     const mb = this.#ctx.mailbox;
     let all = true;
@@ -180,54 +182,61 @@ export class ThreadsOp {
       }
       this.#found[j] = slot;
       this.#posts[j] = post;
+      onFound?.(j);
     });
     return all;
   }
 
-  /** Peer j's staging buffer, typed as this call's payload. */
+  /** Peer j's published data, typed as this call's payload, from where its post says it lies. */
   #peerData(j: number): Payload {
+    const { dtype } = this.#a;
     const post = this.#posts[j];
-    if (j === this.#gs.group.index || !post) {
-      if (!this.#own) return this.#a.dtype === 'fp32' ? new Float32Array(0) : new Uint16Array(0);
-      return view(this.#own, this.#a.dtype);
+    if (j === this.#gs.group.index || !post) return this.#ownData ?? empty(dtype);
+    const rank = this.#gs.group.ranks[j] as number;
+    if (post.shared > 0) {
+      const buffer = this.#ctx.staging.peerShared(rank, post.shared);
+      return dtype === 'fp32' ? new Float32Array(buffer, post.base * 4) : new Uint16Array(buffer, post.base * 2);
     }
     // Generation 0: the peer staged nothing (an empty chunk), so there is nothing to map.
-    if (post.gen === 0) return this.#a.dtype === 'fp32' ? new Float32Array(0) : new Uint16Array(0);
-    return view(this.#ctx.staging.peer(this.#gs.group.ranks[j] as number, this.#found[j] as number, post.gen), this.#a.dtype);
+    if (post.gen === 0) return empty(dtype);
+    return view(this.#ctx.staging.peer(rank, this.#found[j] as number, post.gen), dtype);
   }
 
-  #readAll(): void {
-    const { name, recv, dtype } = this.#a;
-    const { index: me, ranks } = this.#gs.group;
-    const counts = this.#desc.counts;
-    if ((name === 'allToAll' || name === 'allToAllV') && recv) {
-      const recvOff = prefixOffsets(this.#a.recvCounts);
-      this.#posts.forEach((p, j) => {
-        if (j === me || !p) return;
+  /** Copies what peer j sends to this rank out of its data (calls in STREAMED), then acknowledges it. */
+  #readFrom(j: number): void {
+    const { name, recv } = this.#a;
+    const me = this.#gs.group.index;
+    const p = this.#posts[j];
+    if (j === me || !p) return;
+    if (recv) {
+      if (name === 'allToAll' || name === 'allToAllV') {
         const start = p.offsets[me] as number;
-        recv.set(this.#peerData(j).subarray(start, start + (p.counts[me] as number)), recvOff[j] as number);
-      });
-    } else if (name === 'allGather' && recv) {
-      const off = prefixOffsets(counts);
-      this.#posts.forEach((p, j) => {
-        if (j !== me && p) recv.set(this.#peerData(j).subarray(0, counts[j] as number), off[j] as number);
-      });
-    } else if ((name === 'reduceScatter' || name === 'allReduce') && this.#own) {
-      const off = prefixOffsets(counts);
+        recv.set(this.#peerData(j).subarray(start, start + (p.counts[me] as number)), this.#recvOff[j] as number);
+      } else if (name === 'allGather') {
+        recv.set(this.#peerData(j).subarray(0, this.#desc.counts[j] as number), this.#recvOff[j] as number);
+      } else if ((name === 'broadcast' && j === this.#a.peer) || (name === 'sendRecv' && j === this.#a.src)) {
+        recv.set(this.#peerData(j).subarray(0, recv.length));
+      }
+    }
+    this.#ctx.mailbox.ack(this.#gs.group.ranks[j] as number, this.#found[j] as number);
+  }
+
+  /** Reductions, once every post is found; other calls read nothing here (barrier) or as posts appear. */
+  #readAll(): void {
+    const { name, recv } = this.#a;
+    const { index: me, ranks } = this.#gs.group;
+    if ((name === 'reduceScatter' || name === 'allReduce') && this.#ownData) {
+      const off = prefixOffsets(this.#desc.counts);
       const lo = off[me] as number;
       const hi = off[me + 1] as number;
       const sources = ranks.map((_, j) => this.#peerData(j).subarray(lo, hi));
-      const out = name === 'reduceScatter' ? recv : view(this.#own, dtype).subarray(this.#desc.n, this.#desc.n + hi - lo);
+      const out = name === 'reduceScatter' ? recv : this.#ownData.subarray(this.#desc.n, this.#desc.n + hi - lo);
       if (out) reduceChunks(out, sources, this.#a.reduce, this.#ctx.scratch);
       if (name === 'allReduce') {
         this.#ctx.mailbox.setPhase(this.slot, 2, ranks);
         this.#phase = 'reduced';
         return;
       }
-    } else if (name === 'broadcast' && recv && me !== this.#a.peer) {
-      recv.set(this.#peerData(this.#a.peer).subarray(0, recv.length));
-    } else if (name === 'sendRecv' && recv && this.#a.src >= 0 && this.#a.src !== me) {
-      recv.set(this.#peerData(this.#a.src).subarray(0, recv.length));
     }
     this.#finish();
   }
@@ -246,11 +255,23 @@ export class ThreadsOp {
     this.#finish();
   }
 
+  /** Acknowledges every peer (calls read all at once), then completes. */
   #finish(): void {
     const mb = this.#ctx.mailbox;
     this.#gs.group.ranks.forEach((r, j) => {
       if (j !== this.#gs.group.index) mb.ack(r, this.#found[j] as number);
     });
+    this.#complete();
+  }
+
+  /** This rank's reads are done; the call is too unless peers still read its buffer in place. */
+  #complete(): void {
+    this.#phase = this.#inPlace ? 'drain' : 'done';
+    if (this.#phase === 'done') this.done = true;
+  }
+
+  #drain(): void {
+    if (this.#ctx.mailbox.unacked(this.slot, this.#gs.group.ranks).length > 0) return;
     this.#phase = 'done';
     this.done = true;
   }

@@ -4,6 +4,8 @@
 // BroadcastChannel, and only then publishes a post referring to that generation. Receivers drain
 // the channel synchronously (receiveMessageOnPort) when a post names a generation they lack (a
 // message posted before the post is always queued by then), and take any the event loop delivers.
+// The same channel announces the buffers a rank hands out with allocShared (by id, never reused),
+// which peers then read in place, and their release.
 import { BroadcastChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Dtype } from '../collective-args.js';
 
@@ -12,12 +14,10 @@ export interface StagingViews {
   readonly u16: Uint16Array;
 }
 
-interface Announcement {
-  readonly rank: number;
-  readonly slot: number;
-  readonly gen: number;
-  readonly buffer: SharedArrayBuffer;
-}
+type Announcement =
+  | { readonly kind: 'slot'; readonly rank: number; readonly slot: number; readonly gen: number; readonly buffer: SharedArrayBuffer }
+  | { readonly kind: 'shared'; readonly rank: number; readonly id: number; readonly buffer: SharedArrayBuffer }
+  | { readonly kind: 'free'; readonly rank: number; readonly id: number };
 
 interface Entry extends StagingViews {
   readonly gen: number;
@@ -43,6 +43,11 @@ export class Staging {
   /** Peers' slots, keyed by rank * slots + slot: the newest generation announced. */
   readonly #peers = new Map<number, Entry>();
   readonly #slots: number;
+  /** This rank's allocShared buffers and their ids. */
+  readonly #shared = new Map<SharedArrayBuffer, number>();
+  #nextShared = 1;
+  /** Peers' allocShared buffers, keyed by `${rank}:${id}`. */
+  readonly #peerShared = new Map<string, SharedArrayBuffer>();
 
   constructor(rank: number, slots: number, channelName: string, opts: StagingOptions) {
     this.#rank = rank;
@@ -73,7 +78,7 @@ export class Staging {
     const buffer = new SharedArrayBuffer(Math.ceil(size / 64) * 64);
     const entry = views(buffer, gen);
     this.#own[slot] = entry;
-    const msg: Announcement = { rank: this.#rank, slot, gen, buffer };
+    const msg: Announcement = { kind: 'slot', rank: this.#rank, slot, gen, buffer };
     this.#channel.postMessage(msg);
     return entry;
   }
@@ -93,6 +98,41 @@ export class Staging {
     return entry;
   }
 
+  /** Registers a buffer of this rank that peers may read in place, announces it, and returns its id. */
+  share(buffer: SharedArrayBuffer): number {
+    const id = this.#nextShared++;
+    this.#shared.set(buffer, id);
+    this.#channel.postMessage({ kind: 'shared', rank: this.#rank, id, buffer } satisfies Announcement);
+    return id;
+  }
+
+  /** The id of this rank's shared buffer `buffer`, or 0 if it is not one. */
+  sharedId(buffer: ArrayBufferLike): number {
+    return buffer instanceof SharedArrayBuffer ? (this.#shared.get(buffer) ?? 0) : 0;
+  }
+
+  /** Withdraws a shared buffer; peers drop it when they next drain the channel. */
+  unshare(buffer: SharedArrayBuffer): void {
+    const id = this.#shared.get(buffer);
+    if (id === undefined) return;
+    this.#shared.delete(buffer);
+    this.#channel.postMessage({ kind: 'free', rank: this.#rank, id } satisfies Announcement);
+  }
+
+  /** A peer's shared buffer `id`; reads pending announcements if needed (they precede the post). */
+  peerShared(rank: number, id: number): SharedArrayBuffer {
+    const key = `${rank}:${id}`;
+    let buffer = this.#peerShared.get(key);
+    for (let tries = 0; !buffer; tries++) {
+      if (!this.drain()) {
+        if (tries > 1000) throw new Error(`staging: rank ${rank}'s shared buffer ${id} was never announced`);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      }
+      buffer = this.#peerShared.get(key);
+    }
+    return buffer;
+  }
+
   /**
    * Reads every queued announcement; false if there were none. Called at each collective too, so
    * queued messages do not keep superseded buffers alive in ranks that never read that peer.
@@ -109,6 +149,9 @@ export class Staging {
   }
 
   #learn(a: Announcement): void {
+    if (a.kind === 'shared') this.#peerShared.set(`${a.rank}:${a.id}`, a.buffer);
+    if (a.kind === 'free') this.#peerShared.delete(`${a.rank}:${a.id}`);
+    if (a.kind !== 'slot') return;
     const key = a.rank * this.#slots + a.slot;
     const cur = this.#peers.get(key);
     if (!cur || cur.gen < a.gen) this.#peers.set(key, views(a.buffer, a.gen));

@@ -6,7 +6,7 @@
 // waits for anything it advances every call it has in flight, so calls never wait on each other.
 // A waiting rank wakes on every doorbell ring and at least every pollMs to check the abort word
 // and its timeout, so a failed or missing rank turns into an error instead of a hang.
-import type { CommHandle } from '../communicator.js';
+import type { CommHandle, Payload } from '../communicator.js';
 import { checkGroup } from '../collective-args.js';
 import { CommAbortedError, CommTimeoutError } from '../errors.js';
 import { describeGroup, makeGroup, type Group } from '../group.js';
@@ -97,6 +97,32 @@ export class ThreadsCommunicator extends PlannedCommunicator<ThreadsOp> {
 
   close(): void {
     this.#staging.close();
+  }
+
+  /** A zero-filled buffer peers read in place when it is sent (see Communicator.allocShared). */
+  allocShared(length: number, dtype: 'fp32' | 'bf16'): Payload {
+    if (!Number.isInteger(length) || length < 0) {
+      throw new RangeError(`allocShared: length must be a whole number of elements (0 or more), got ${length}`);
+    }
+    if (dtype !== 'fp32' && dtype !== 'bf16') throw new TypeError(`allocShared: dtype must be 'fp32' or 'bf16', got ${String(dtype)}`);
+    const buffer = new SharedArrayBuffer(length * (dtype === 'fp32' ? 4 : 2));
+    this.#staging.share(buffer);
+    return dtype === 'fp32' ? new Float32Array(buffer) : new Uint16Array(buffer);
+  }
+
+  /** Gives back a buffer from allocShared; refused while a call of this rank may still read it. */
+  freeShared(buf: Payload): void {
+    const buffer = buf.buffer;
+    if (!(buffer instanceof SharedArrayBuffer) || this.#staging.sharedId(buffer) === 0) {
+      throw new TypeError("freeShared: the buffer did not come from this communicator's allocShared (or was freed already)");
+    }
+    const user = this.#pending.find((op) => !op.done && op.inPlaceBuffer === buffer);
+    if (user) {
+      throw new Error(
+        `freeShared: ${user.name} call ${user.seq} on ${user.opGroup.label} still sends from this buffer; wait for it first`,
+      );
+    }
+    this.#staging.unshare(buffer);
   }
 
   protected override start(call: plan.CollectiveCall, group: Group): ThreadsOp {

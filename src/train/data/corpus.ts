@@ -9,6 +9,8 @@ import { ByteTokenizer, tokenizeDocuments, type Tokenizer } from './hf-tokenizer
 import { hasTokenFileMagic, TokenFile, TokenFileWriter, type TokenFileHeader } from './token-file.js';
 import { MemoryTokenSource, type TokenSource } from './token-source.js';
 import { BYTE_VOCAB_SIZE, DOC_SEPARATOR, encodeText } from './tokenizer.js';
+import { taskOfCorpus } from '../tasks/registry.js';
+import { TaskTokenSource } from '../tasks/task-source.js';
 
 export type CorpusSpec =
   | { kind: 'brown' }
@@ -79,6 +81,9 @@ function isBytes(tok: Tokenizer): boolean {
  * `tokenizer`. A token file whose vocabulary exceeds the tokenizer's was made by another one.
  */
 export function openCorpus(corpus: string, tokenizer: Tokenizer = new ByteTokenizer()): TokenSource {
+  // "task:<name>" generates its samples; the stand-in source only reports and is checked.
+  const task = taskOfCorpus(corpus);
+  if (task) return new TaskTokenSource(task);
   const spec = resolveCorpus(corpus);
   if (spec.kind === 'tokens') {
     const file = new TokenFile(spec.path);
