@@ -32,6 +32,9 @@ export interface VariantRankResult {
   /** Seconds per timed round. */
   readonly fwdS: number[];
   readonly bwdS: number[];
+  /** Rank 0 only: CPU seconds of the whole process (every rank) per round, between barriers. */
+  readonly fwdCpuS: number[];
+  readonly bwdCpuS: number[];
   /** Bytes this rank sent in one forward + backward. */
   bytesSent: number;
 }
@@ -52,19 +55,33 @@ export function main(comm: Communicator, a: VariantArgs): VariantRankResult {
     Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array,
   ]; // each [1, n, H, D]
   [q, k, v, dout].forEach((x, i) => fillRandom(x, 1 + i + 10 * comm.rank));
-  const result: VariantRankResult = { rank: comm.rank, fwdS: [], bwdS: [], bytesSent: 0 };
+  const result: VariantRankResult = { rank: comm.rank, fwdS: [], bwdS: [], fwdCpuS: [], bwdCpuS: [], bytesSent: 0 };
+  // Wall time suffers from other work on the machine; the process's CPU time between barriers
+  // (every rank's work, communication copies included) does much less.
+  const cpuS = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
   for (let r = 0; r <= a.reps; r++) {
     comm.barrier(comm.world);
     comm.reset();
+    const c0 = cpuS();
     const t0 = nowS();
     const saved = core.forward(out, q, k, v, shape, variant.mask);
     const t1 = nowS();
+    comm.barrier(comm.world);
+    const c1 = cpuS();
+    const t1b = nowS();
     core.backward(dq, dk, dv, dout, saved);
     const t2 = nowS();
+    comm.barrier(comm.world);
+    const c2 = cpuS();
     result.bytesSent = comm.snapshot().total.bytesSent;
     if (r > 0) {
       result.fwdS.push(t1 - t0);
-      result.bwdS.push(t2 - t1);
+      result.bwdS.push(t2 - t1b);
+      result.fwdCpuS.push(c1 - c0);
+      result.bwdCpuS.push(c2 - c1);
     }
   }
   return result;

@@ -1,5 +1,5 @@
 // `node dist/bench/attention-variants.js [--n 4096,8192,16384,32768,65536] [--P 1,4] [--heads 8]
-//   [--d 32] [--block 64] [--threads 2] [--reps 2]`
+//   [--d 32] [--block 64] [--threads 2] [--reps 2] [--clock cpu|wall]`
 //
 // Times fused causal attention forward + backward in its sparse variants (attention-variant-specs.ts)
 // against dense flash, on one worker and under Ulysses at P ranks (threads backend, the job's
@@ -29,6 +29,8 @@ interface Run {
   /** Slowest rank of the fastest round, seconds. */
   fwdS: number;
   bwdS: number;
+  /** CPU seconds of all ranks together, fastest round. */
+  cpuS: number;
   /** Peak RSS of the child above its starting RSS, all P ranks together. */
   memBytes: number;
   bytesSentPerRank: number;
@@ -42,6 +44,11 @@ function bestRound(ranks: readonly VariantRankResult[], pick: (r: VariantRankRes
   return best;
 }
 
+/** Rank 0's record of the whole process's CPU time, fastest round. */
+function bestCpuRound(r0: VariantRankResult): number {
+  return Math.min(...r0.fwdCpuS.map((f, i) => f + (r0.bwdCpuS[i] as number)));
+}
+
 function main(): void {
   const opts = parseOpts(process.argv.slice(2));
   const sizes = (opts.get('n') ?? '4096,8192,16384,32768,65536').split(',').map(Number);
@@ -52,7 +59,7 @@ function main(): void {
   const threads = Number(opts.get('threads') ?? 2);
   const reps = Number(opts.get('reps') ?? 2);
   const head = `attention variants: B=1, H=${H}, D=${D}, causal, block size ${blockSize}, ${threads} kernel threads per job ` +
-    `(split over the ranks), wall time of the slowest rank, fastest of ${reps} rounds after 1 warm-up`;
+    `(split over the ranks), fastest of ${reps} rounds after 1 warm-up; wall time is the slowest rank's, CPU time the whole process's`;
   console.log(head);
   const runs: Run[] = [];
   for (const N of sizes) {
@@ -65,15 +72,17 @@ function main(): void {
         const run: Run = {
           N, P, variant: spec.name, kept: spec.kept,
           fwdS: bestRound(r.json.ranks, (x) => x.fwdS), bwdS: bestRound(r.json.ranks, (x) => x.bwdS),
+          cpuS: bestCpuRound(r.json.ranks[0] as VariantRankResult),
           memBytes: r.json.peakRssBytes - r.json.baselineRssBytes,
           bytesSentPerRank: Math.max(...r.json.ranks.map((x) => x.bytesSent)),
         };
         runs.push(run);
-        console.log(`N=${fmtN(N)} P=${P} ${spec.name}: ${fmt((run.fwdS + run.bwdS) * 1e3, 0)} ms, memory ${fmtBytes(run.memBytes)}`);
+        console.log(`N=${fmtN(N)} P=${P} ${spec.name}: ${fmt((run.fwdS + run.bwdS) * 1e3, 0)} ms wall, ${fmt(run.cpuS * 1e3, 0)} ms CPU, memory ${fmtBytes(run.memBytes)}`);
       });
     }
   }
-  const md = report(head, runs, sizes, Ps, H, D);
+  const clock = opts.get('clock') ?? 'cpu';
+  const md = report(head, runs, sizes, Ps, H, D, clock === 'wall' ? (r) => r.fwdS + r.bwdS : (r) => r.cpuS, clock);
   console.log(`\n${md}`);
   const outDir = join(repoRoot, 'docs', 'bench');
   mkdirSync(outDir, { recursive: true });
@@ -82,7 +91,10 @@ function main(): void {
 }
 
 /** Per P: time / dense (and its ratio to the share kept) by N; then memory and the P-way ratios. */
-function report(head: string, runs: readonly Run[], sizes: readonly number[], Ps: readonly number[], H: number, D: number): string {
+function report(
+  head: string, runs: readonly Run[], sizes: readonly number[], Ps: readonly number[], H: number, D: number,
+  time: (r: Run) => number, clock: string,
+): string {
   const find = (N: number, P: number, v: string): Run | undefined => runs.find((r) => r.N === N && r.P === P && r.variant === v);
   const names = [...new Set(runs.map((r) => r.variant))];
   const cols = sizes.map((N) => `N=${fmtN(N)}`);
@@ -92,12 +104,13 @@ function report(head: string, runs: readonly Run[], sizes: readonly number[], Ps
       const r = find(N, P, v);
       const dense = find(N, P, 'dense flash');
       if (!r || !dense) return '-';
-      const t = r.fwdS + r.bwdS;
+      const t = time(r);
       if (v === 'dense flash') return `${fmt(t * 1e3, 0)} ms`;
-      const ratio = t / (dense.fwdS + dense.bwdS);
+      const ratio = t / time(dense);
       return `${fmt(ratio, 3)} (${fmt(ratio / r.kept, 2)})`;
     })]);
-    parts.push(`\n${P === 1 ? 'One worker' : `Ulysses, P = ${P}`}: forward + backward; dense in ms, the others as time / dense (that ÷ share kept)\n`);
+    parts.push(`\n${P === 1 ? 'One worker' : `Ulysses, P = ${P}`}: forward + backward, ${clock === 'wall' ? 'wall time' : 'CPU time of all ranks'}; ` +
+      'dense in ms, the others as time / dense (that ÷ share kept)\n');
     parts.push(mdTable(['variant', ...cols], rows));
   }
   const memRows = names.flatMap((v) => Ps.map((P) => [`${v}, P=${P}`, ...sizes.map((N) => {
@@ -113,9 +126,9 @@ function report(head: string, runs: readonly Run[], sizes: readonly number[], Ps
     const rows = names.map((v) => [v, ...sizes.map((N) => {
       const a = find(N, P0, v);
       const b = find(N, P1, v);
-      return a && b ? fmt((b.fwdS + b.bwdS) / (a.fwdS + a.bwdS), 2) : '-';
+      return a && b ? fmt(time(b) / time(a), 2) : '-';
     })]);
-    parts.push(`\nTime at P = ${P1} ÷ time at P = ${P0} on the same cores (all-to-alls included)\n`);
+    parts.push(`\n${clock === 'wall' ? 'Wall' : 'CPU'} time at P = ${P1} ÷ at P = ${P0} on the same cores (all-to-alls included)\n`);
     parts.push(mdTable(['variant', ...cols], rows));
   }
   return parts.join('\n');
