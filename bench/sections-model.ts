@@ -23,7 +23,7 @@ export function causalFlopsPerToken(paramsNonEmbedding: number, T: number): numb
 
 export function trainSection(ctx: BenchContext): SectionOutput {
   const peak = ensurePeak(ctx);
-  const plan: [number, number][] = ctx.opts.quick ? [[512, 1], [1024, 1]] : [[1024, 5], [2048, 4], [4096, 3], [8192, 2]];
+  const plan: [number, number][] = ctx.opts.quick ? [[512, 1], [1024, 1]] : [[1024, 5], [2048, 4], [4096, 3], [8192, 2], [16384, 1], [32768, 1]];
   const results: TrainResult[] = [];
   const rows: string[][] = [];
   for (const [N, steps] of plan) {
@@ -95,7 +95,7 @@ export function torchSection(ctx: BenchContext): SectionOutput {
   }
   const plan: [number, number, number][] = ctx.opts.quick
     ? [[512, 1, 1], [1024, 1, 1]]
-    : [[1024, 3, 1], [2048, 2, 1], [4096, 1, 1], [8192, 1, 0], [16384, 1, 0]];
+    : [[1024, 3, 1], [2048, 2, 1], [4096, 1, 1], [8192, 1, 0], [16384, 1, 0], [32768, 1, 0]];
   const timeCapS = ctx.opts.quick ? 120 : 300;
   // An address-space cap makes an out-of-memory run fail inside torch instead of waking the OOM killer.
   const capGb = Math.max(1, Math.floor(Math.min(0.9 * memAvailableBytes(), memAvailableBytes() - 3 * GiB) / GiB));
