@@ -33,10 +33,10 @@ export function planMemory(c: UlyssesConfig): MemoryPlan {
   const sp = c.sequence_parallel_size;
   const B = c.train_micro_batch_size_per_gpu;
   // Megatron-SP ranks hold weight slices, and whole-sequence activations in the tensor-parallel region.
-  const states = megatron ? megatronSpStateBytes(mc, sp) : expectedModelStateMemory(stage, layout, world);
+  const states = megatron ? megatronSpStateBytes(mc, sp, stage, c.data_parallel_size) : expectedModelStateMemory(stage, layout, world);
   const tokensPerRank = B * (splitCounts(c.data.seq_len, sp)[0] as number);
   const activations = megatron
-    ? megatronSpActivationBytes(mc, B, c.data.seq_len, sp)
+    ? megatronSpActivationBytes(mc, B, c.data.seq_len, sp, memoryOptionsOf(c))
     : estimateActivationBytes(mc, tokensPerRank, memoryOptionsOf(c));
   const total = states.params + states.grads + states.optimizer + states.comm + activations;
   return { stage, dp: c.data_parallel_size, sp: c.sequence_parallel_size, numel: layout.numel, tokensPerRank, states, activations, total };

@@ -149,8 +149,8 @@ test('config: the activation_checkpointing section reaches the dry-run estimate'
   assert.ok(plan.activations < plainPlan.activations / 2, `${plan.activations} vs ${plainPlan.activations}`);
 });
 
-test('config: the memory toolkit is refused for Megatron-SP, whose model does not have it', () => {
+test('config: the memory toolkit applies to Megatron-SP too (test/parallel/megatron-memory.test.ts checks its models)', () => {
   const set = (path: string, value: unknown): ConfigLayer => ({ kind: 'set', path, value, source: 'test' });
-  assert.throws(() => buildConfig([set('sequence_parallel.mode', 'megatron'), set('activation_checkpointing.enabled', true)]),
-    /activation_checkpointing .*not to sequence_parallel.mode "megatron"/);
+  const c = buildConfig([set('sequence_parallel.mode', 'megatron'), set('activation_checkpointing.enabled', true)]);
+  assert.equal(memoryOptionsOf(c).checkpoint, true);
 });

@@ -36,7 +36,7 @@ export function main(comm: Communicator, k: CheckpointCase): CheckpointRankResul
   const kernels = kernelsFor(k.kernels, 1);
   const leader = comm.rank === 0;
   const trainer = (resumeFrom: string | null): Trainer => {
-    const tp = createMegatronSpTraining(mc, { comm, groups, seqLen: k.N, kernels, seed: c.seed, hyper: c.optimizer.params, zeroStage: 0 });
+    const tp = createMegatronSpTraining(mc, { comm, groups, seqLen: k.N, kernels, seed: c.seed, hyper: c.optimizer.params, zeroStage: k.zeroStage ?? 0 });
     const data = new ShardedBatchSource(new ListSource(caseBatches(k)), { dpRank: groups.coords.dp, dp: k.dp, spRank: groups.coords.sp, sp: k.sp });
     return new Trainer({
       config: c, model: tp.model, kernels, data, val: null, dataTokens: 0, runDir: leader ? k.dir : null, flopsPerToken: null,

@@ -1,7 +1,8 @@
 // Megatron-SP checkpoints hold the whole model: the slices gathered from the tp ranks, written in
 // the one-worker layout under Hugging Face names, load into a one-worker model unchanged, and a run
 // resumed from one (each rank taking its slices of parameters and AdamW moments back) continues
-// exactly as the run that never stopped. GPT at P = 2 and Llama at P = 4 with dp = 1 and 2.
+// exactly as the run that never stopped. GPT at P = 2, Llama at P = 2 with dp = 2, and Llama at
+// P = 2 with dp = 2 under ZeRO stage 1 (moments gathered from their shares and sliced back).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ const base: Omit<ParallelCase, 'label' | 'N' | 'sp'> = {
 const cases: ParallelCase[] = [
   { ...base, label: 'GPT P=2 N=13', N: 13, sp: 2 },
   { ...base, label: 'Llama H=8 Hkv=4 P=2 x dp=2', arch: 'llama', dModel: 32, heads: 8, kvHeads: 4, N: 12, sp: 2, dp: 2 },
+  { ...base, label: 'Llama H=8 Hkv=4 P=2 x dp=2, ZeRO-1', arch: 'llama', dModel: 32, heads: 8, kvHeads: 4, N: 12, sp: 2, dp: 2, zeroStage: 1 },
 ];
 
 for (const k of cases) {

@@ -2,11 +2,14 @@
 // ranks: loss, every gradient after one step and every parameter after all steps equal the
 // one-worker reference; ranks holding the same slices stay bit-identical; the sp group's bytes of
 // step 1 equal the per-layer formula times layers and micro-batches, plus the docIds (and Llama's
-// positions) all-gather of each forward and the two-float gradient-norm all-gather.
+// positions) all-gather of each forward and the two-float gradient-norm all-gather; with
+// activation checkpointing, plus one replayed forward per layer and micro-batch. Rank 0's
+// activation bytes equal megatronSpActivationBytes under the case's memory options.
 import assert from 'node:assert/strict';
 import { commBytes } from '../../src/dist/accounting.js';
 import { createModel } from '../../src/nn/create-model.js';
-import { megatronSpStateBytes } from '../../src/parallel/megatron-sp/memory.js';
+import { PLAIN_MEMORY, type MemoryOptions } from '../../src/nn/memory-options.js';
+import { megatronSpActivationBytes, megatronSpStateBytes } from '../../src/parallel/megatron-sp/memory.js';
 import { megatronSpLayerBytes } from '../../src/parallel/megatron-sp/volume.js';
 import { splitCounts } from '../../src/parallel/ulysses/plan.js';
 import { checkedModelConfig, kernelsFor } from '../../src/train/run.js';
@@ -15,7 +18,12 @@ import { referenceRun } from './equivalence.js';
 import { caseConfig, type ParallelCase } from './fixtures.js';
 import type { TrainRankResult } from './train-worker.js';
 
-export function assertMegatronEqualsOneWorker(k: ParallelCase, ranks: readonly TrainRankResult[]): void {
+/** A Megatron-SP training case, optionally with the memory toolkit (the one-worker reference never uses it). */
+export interface MegatronCase extends ParallelCase {
+  readonly memory?: MemoryOptions;
+}
+
+export function assertMegatronEqualsOneWorker(k: MegatronCase, ranks: readonly TrainRankResult[]): void {
   const ref = referenceRun(k);
   assert.equal(ranks.length, k.sp * k.dp, 'one result per rank');
   const r0 = ranks[0] as TrainRankResult;
@@ -43,7 +51,14 @@ export function assertMegatronEqualsOneWorker(k: ParallelCase, ranks: readonly T
   ranks.forEach((r, j) => {
     assert.equal(r.paramsAbsSum, ranks[j % k.sp]?.paramsAbsSum, `rank ${j}: data-parallel replicas of the same slices stay bit-identical`);
   });
-  for (const r of ranks) assert.deepEqual(r.memory, megatronSpStateBytes(model.config, k.sp), 'model-state bytes per rank equal the formula');
+  // Rank 0 holds the largest moment shares at ZeRO stage 1; at stage 0 every rank holds the same.
+  const states = megatronSpStateBytes(model.config, k.sp, k.zeroStage ?? 0, k.dp);
+  assert.deepEqual(r0.memory, states, 'rank 0 model-state bytes equal the formula');
+  for (const r of ranks) {
+    if ((k.zeroStage ?? 0) === 0) assert.deepEqual(r.memory, states, 'model-state bytes per rank equal the formula');
+    else assert.ok(r.memory.optimizer <= states.optimizer && r.memory.optimizer >= states.optimizer - 16, 'moment shares differ by at most one element each');
+  }
+  assert.equal(r0.activationBytes, megatronSpActivationBytes(model.config, k.B, k.N, k.sp, k.memory ?? PLAIN_MEMORY), 'rank 0 activation bytes');
   if (k.sp > 1) {
     const mc = model.config;
     const v = megatronSpLayerBytes(k.B, k.N, k.sp, mc.d_model, 4, 0);
@@ -51,7 +66,9 @@ export function assertMegatronEqualsOneWorker(k: ParallelCase, ranks: readonly T
     const gathers = (k.docs ? 1 : 0) + (k.arch === 'llama' ? 1 : 0);
     const doc = gathers * commBytes.allGather(splitCounts(k.N, k.sp).map((n) => k.B * n), 0, 4).sent;
     const norm = commBytes.allGather(new Array<number>(k.sp).fill(2), 0, 4).sent;
-    const want = k.accum * (mc.n_layers * (v.forward.sent + v.backward.sent) + doc) + norm;
+    // A checkpointed layer replays its forward's collectives before its backward.
+    const replay = k.memory?.checkpoint ? v.forward.sent : 0;
+    const want = k.accum * (mc.n_layers * (v.forward.sent + v.backward.sent + replay) + doc) + norm;
     assert.equal(r0.a2aBytes1, want, 'sp-group bytes sent by rank 0 in step 1 (layers x micro-batches x formula + docIds + norm)');
   }
 }

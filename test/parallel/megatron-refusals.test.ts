@@ -1,7 +1,7 @@
 // Megatron-SP refuses what it cannot split, naming what is wrong and what would work: degrees that
-// do not divide the heads, kv heads or MLP width, ZeRO stages other than 0, bf16 wire traffic,
-// the memory toolkit, and a batch that is not this rank's sequence shard. The default config with
-// mode "megatron" and a dividing degree is accepted.
+// do not divide the heads, kv heads or MLP width, ZeRO stages 2 and 3, bf16 wire traffic,
+// and a batch that is not this rank's sequence shard. The default config with mode "megatron" and
+// a dividing degree is accepted, with the memory toolkit too.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { singleRankCommunicator } from '../../src/dist/threads/launcher.js';
@@ -30,15 +30,20 @@ test('config: mode "megatron" is accepted where the degree splits heads, kv head
   const c = megatronConfig({ sequence_parallel_size: 4 });
   assert.equal(c.sequence_parallel.mode, 'megatron');
   assert.equal(megatronConfig({ sequence_parallel_size: 2, 'model.type': 'gpt', 'model.n_heads': 4 }).model.type, 'gpt');
+  const toolkit = megatronConfig({
+    sequence_parallel_size: 2, 'activation_checkpointing.enabled': true, 'activation_checkpointing.mlp_tile_tokens': 64,
+    'activation_checkpointing.logits_tile_tokens': 'auto', 'activation_checkpointing.bf16_activations': true,
+  });
+  assert.equal(toolkit.activation_checkpointing.enabled, true, 'the memory toolkit applies to mode "megatron"');
 });
 
 test('config: mode "megatron" refuses degrees, stages and options it cannot run, naming the allowed values', () => {
   refused({ sequence_parallel_size: 3 }, /sequence_parallel_size \(3\) must divide model\.n_heads \(4\) in sequence_parallel\.mode "megatron"; use a sequence_parallel_size in \[1,2,4\]/);
   refused({ sequence_parallel_size: 4, 'model.n_heads': 8, 'model.n_kv_heads': 2 }, /must divide model\.n_kv_heads \(2\).*\[1,2\]/);
   refused({ sequence_parallel_size: 4, 'model.type': 'gpt', 'model.d_ff': 30 }, /must divide model\.d_ff \(30\).*\[1,2\]/);
-  refused({ sequence_parallel_size: 2, 'zero_optimization.stage': 1 }, /supports zero_optimization\.stage 0, not 1/);
+  refused({ sequence_parallel_size: 2, 'zero_optimization.stage': 2 }, /supports zero_optimization\.stage 0, 1, not 2/);
+  assert.equal(megatronConfig({ sequence_parallel_size: 2, 'zero_optimization.stage': 1 }).zero_optimization.stage, 1, 'ZeRO-1 is accepted');
   refused({ sequence_parallel_size: 2, 'bf16.enabled': true }, /"megatron" sends fp32 only/);
-  refused({ sequence_parallel_size: 2, 'activation_checkpointing.enabled': true }, /not to sequence_parallel\.mode "megatron"/);
 });
 
 test('sizes: allowed degrees divide heads, kv heads and MLP width and leave every rank a token', () => {
@@ -52,7 +57,7 @@ test('sizes: allowed degrees divide heads, kv heads and MLP width and leave ever
   const groups = { sp: comm.world, dp: comm.world, zero: comm.world };
   const hyper = { betas: [0.9, 0.99] as [number, number], eps: 1e-8, weight_decay: 0 };
   assert.throws(() => createMegatronSpTraining(config, { comm, groups, seqLen: 8, kernels: createReferenceKernels(), seed: 1, hyper, zeroStage: 2 }),
-    /supports zero_optimization\.stage 0, not 2/);
+    /supports zero_optimization\.stage 0, 1, not 2/);
 });
 
 test('TpGpt refuses a batch that is not this rank\'s sequence shard', () => {

@@ -1,7 +1,8 @@
 // Program every rank runs in megatron-training.test.ts (threads) and megatron-training-mpi.test.ts:
 // the real Trainer with the Megatron-SP GPT over its sp group and its model-state engine over
 // dp × tp, on its shard of the global batches. Returns the first step's loss, whole reduced
-// gradient and sp-group bytes, and the whole parameters after every step.
+// gradient and sp-group bytes, and the whole parameters after every step. A case may turn on the
+// memory toolkit.
 import type { Communicator } from '../../src/dist/communicator.js';
 import { makeGrid, rankGroups } from '../../src/dist/grid.js';
 import { createMegatronSpTraining } from '../../src/parallel/megatron-sp/create.js';
@@ -9,15 +10,17 @@ import { ShardedBatchSource } from '../../src/train/data/sharded-source.js';
 import { checkedModelConfig, kernelsFor } from '../../src/train/run.js';
 import { CollectiveSync } from '../../src/train/step-sync.js';
 import { Trainer } from '../../src/train/trainer.js';
-import { caseBatches, caseConfig, ListSource, type ParallelCase } from './fixtures.js';
+import { caseBatches, caseConfig, ListSource } from './fixtures.js';
+import type { MegatronCase } from './megatron-equivalence.js';
 import type { TrainRankResult } from './train-worker.js';
 
-export function main(comm: Communicator, k: ParallelCase): TrainRankResult {
+export function main(comm: Communicator, k: MegatronCase): TrainRankResult {
   const c = caseConfig(k, k.sp, k.dp, k.B);
   const groups = rankGroups(makeGrid({ dp: k.dp, sp: k.sp }), comm.rank);
   const kernels = kernelsFor(k.kernels, 1);
   const tp = createMegatronSpTraining(checkedModelConfig(c), {
-    comm, groups, seqLen: k.N, kernels, seed: c.seed, hyper: c.optimizer.params, zeroStage: 0,
+    comm, groups, seqLen: k.N, kernels, seed: c.seed, hyper: c.optimizer.params, zeroStage: k.zeroStage ?? 0,
+    ...(k.memory ? { memory: k.memory } : {}),
   });
   const data = new ShardedBatchSource(new ListSource(caseBatches(k)), {
     dpRank: groups.coords.dp, dp: k.dp, spRank: groups.coords.sp, sp: k.sp,

@@ -10,8 +10,8 @@ export class MegatronSpConfigError extends RangeError {
 /** The model architectures a tensor-parallel model exists for. */
 export const MEGATRON_SP_ARCHS: readonly ModelConfig['arch'][] = ['gpt', 'llama'];
 
-/** The ZeRO stages Megatron-SP's model states support (its own replicated-slices engine). */
-export const MEGATRON_SP_ZERO_STAGES: readonly number[] = [0];
+/** The ZeRO stages Megatron-SP's model states support (its own engines: replicated, and moments sharded). */
+export const MEGATRON_SP_ZERO_STAGES: readonly number[] = [0, 1];
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
@@ -38,7 +38,8 @@ export function checkMegatronSp(
   if (!MEGATRON_SP_ZERO_STAGES.includes(zeroStage)) {
     fail(
       `sequence_parallel.mode "megatron" supports zero_optimization.stage ${MEGATRON_SP_ZERO_STAGES.join(', ')}, not ${zeroStage}: ` +
-        'its model states are tensor-parallel slices plus replicated parameters, which the ZeRO engines do not shard',
+        'its model states are tensor-parallel slices plus replicated parameters; sharding their gradients (stage 2) or ' +
+        'parameters (stage 3) is not implemented',
     );
   }
   const allowed = `use a sequence_parallel_size in ${JSON.stringify(allowedMegatronDegrees(model, seqLen))}`;

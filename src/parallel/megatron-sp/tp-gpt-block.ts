@@ -3,15 +3,21 @@
 // all-gathered to the whole sequence, which the column-parallel c_attn / c_fc (this rank's heads
 // and MLP columns) and attention over the full sequence consume; the row-parallel c_proj gives
 // partial sums that a reduce-scatter adds up and hands back as this rank's tokens. Backward runs
-// the mirror: all-gather of the output gradient, reduce-scatter of the input gradient.
+// the mirror: all-gather of the output gradient, reduce-scatter of the input gradient. With R > 0
+// the MLP runs in R-row tiles of the gathered tokens (tp-mlp.ts), so its [Nf, f] activations
+// are never kept.
 //
 // Shape legend: B = batch, N = full sequence, n = tokens this rank holds, Nl = B*n, Nf = B*N,
-// C = d_model, h = H/P local heads, D = C/H, hD = h*D, f = F/P local MLP width.
+// C = d_model, h = H/P local heads, D = C/H, hD = h*D, f = F/P local MLP width, R = rows of an
+// MLP tile (0: whole).
 import type { AttentionCore, AttentionSaved } from '../../attention/attention-core.js';
 import type { AttentionMaskSpec, Kernels } from '../../kernels/kernels.js';
+import type { SavedArrays } from '../../nn/bf16-stash.js';
+import { allocGptMlpScratch, gptMlpScratchFloats, type GptMlpScratch } from '../../nn/gpt-mlp.js';
 import { bias_backward, conv1d_backward_input, conv1d_backward_weight, conv1d_forward } from '../../nn/linear.js';
 import type { GptBlockWeights } from '../../nn/gpt-block.js';
 import type { SequenceCollectives } from './sequence-collectives.js';
+import { tp_gpt_mlp_backward_tiled, tp_gpt_mlp_forward_tiled } from './tp-mlp.js';
 
 /** Local shapes of GptBlockWeights on a tp rank: qkvw [C, 3hD], qkvb [3hD], attprojw [hD, C], fcw [C, f], fcb [f], fcprojw [f, C]. */
 export type TpGptBlockWeights = GptBlockWeights;
@@ -25,6 +31,8 @@ export interface TpGptDims {
   D: number;
   f: number;
   eps: number;
+  /** Rows of Nf per MLP tile; 0 = the whole gathered sequence at once. */
+  R: number;
 }
 
 /** What one block keeps from forward for backward. */
@@ -41,8 +49,8 @@ export interface TpGptBlockActs {
   ln2Mean: Float32Array; // [Nl]
   ln2Rstd: Float32Array; // [Nl]
   ln2Full: Float32Array; // [Nf, C]
-  fch: Float32Array; // [Nf, f]
-  fchGelu: Float32Array; // [Nf, f]
+  fch: Float32Array; // [Nf, f] ([0] when the MLP is tiled)
+  fchGelu: Float32Array; // [Nf, f] ([0] when the MLP is tiled)
   resOut: Float32Array; // [Nl, C]
 }
 
@@ -55,8 +63,27 @@ export function allocTpGptBlockActs(d: TpGptDims): TpGptBlockActs {
     q: new Float32Array(Nf * hD), k: new Float32Array(Nf * hD), v: new Float32Array(Nf * hD), atty: new Float32Array(Nf * hD),
     saved: null, resMid: new Float32Array(Nl * d.C),
     ln2Mean: new Float32Array(Nl), ln2Rstd: new Float32Array(Nl), ln2Full: new Float32Array(Nf * d.C),
-    fch: new Float32Array(Nf * d.f), fchGelu: new Float32Array(Nf * d.f), resOut: new Float32Array(Nl * d.C),
+    fch: new Float32Array(d.R > 0 ? 0 : Nf * d.f), fchGelu: new Float32Array(d.R > 0 ? 0 : Nf * d.f), resOut: new Float32Array(Nl * d.C),
   };
+}
+
+/** The arrays bf16 storage rounds (big) or copies (small): what the block's backward reads. */
+export function tpGptBlockSavedArrays(a: TpGptBlockActs): SavedArrays {
+  return {
+    big: [a.ln1Full, a.q, a.k, a.v, a.atty, a.resMid, a.ln2Full, a.fch, a.fchGelu],
+    small: [a.ln1Mean, a.ln1Rstd, a.ln2Mean, a.ln2Rstd],
+  };
+}
+
+/** Floats of one block's activations (saved: what bf16 storage rounds, big, or copies, small) and of the shared scratch. */
+export function tpGptBlockFloats(d: TpGptDims): { acts: number; big: number; small: number; scratch: number } {
+  const Nl = d.B * d.n;
+  const Nf = d.B * d.N;
+  const hD = d.h * d.D;
+  const big = 2 * Nf * d.C + 4 * Nf * hD + Nl * d.C + (d.R > 0 ? 0 : 2 * Nf * d.f);
+  const small = 4 * Nl;
+  const scratch = 2 * Nl * d.C + 2 * Nf * d.C + 4 * Nf * hD + gptMlpScratchFloats(Nf, d.f, d.R);
+  return { acts: big + small + Nl * d.C, big, small, scratch };
 }
 
 /** Scratch shared by all blocks (each use overwrites it). */
@@ -69,8 +96,7 @@ export interface TpGptBlockScratch {
   dk: Float32Array; // [B, N, h, D]
   dv: Float32Array; // [B, N, h, D]
   datty: Float32Array; // [B, N, h, D]
-  dfch: Float32Array; // [Nf, f]
-  dfchGelu: Float32Array; // [Nf, f]
+  mlp: GptMlpScratch; // dfch, dfchGelu [Nf, f] whole or [R, f] tiled; fch, fchGelu [R, f] tiled
 }
 
 export function allocTpGptBlockScratch(d: TpGptDims): TpGptBlockScratch {
@@ -81,7 +107,7 @@ export function allocTpGptBlockScratch(d: TpGptDims): TpGptBlockScratch {
     ln: new Float32Array(Nl * d.C), part: new Float32Array(Nl * d.C),
     full: new Float32Array(Nf * d.C), dlnFull: new Float32Array(Nf * d.C),
     dq: new Float32Array(Nf * hD), dk: new Float32Array(Nf * hD), dv: new Float32Array(Nf * hD), datty: new Float32Array(Nf * hD),
-    dfch: new Float32Array(Nf * d.f), dfchGelu: new Float32Array(Nf * d.f),
+    mlp: allocGptMlpScratch(Nf, d.f, d.R),
   };
 }
 
@@ -120,9 +146,13 @@ export function tp_gpt_block_forward(
   add_bias_residual(a.resMid, inp, s.part, w.attprojb, Nl, C);
   k.layernorm_forward(s.ln, a.ln2Mean, a.ln2Rstd, a.resMid, w.ln2w, w.ln2b, Nl, C, eps);
   seq.allGather(s.ln, a.ln2Full, B, C);
-  conv1d_forward(k, a.fch, a.ln2Full, w.fcw, w.fcb, Nf, C, f);
-  k.gelu_forward(a.fchGelu, a.fch, Nf * f);
-  row_parallel_forward(k, s.full, a.fchGelu, w.fcprojw, Nf, f, C);
+  if (d.R > 0) {
+    tp_gpt_mlp_forward_tiled(k, w, s.full, a.ln2Full, s.mlp, Nf, C, f, d.R);
+  } else {
+    conv1d_forward(k, a.fch, a.ln2Full, w.fcw, w.fcb, Nf, C, f);
+    k.gelu_forward(a.fchGelu, a.fch, Nf * f);
+    row_parallel_forward(k, s.full, a.fchGelu, w.fcprojw, Nf, f, C);
+  }
   seq.reduceScatter(s.full, s.part, B, C);
   add_bias_residual(a.resOut, a.resMid, s.part, w.fcprojb, Nl, C);
 }
@@ -144,17 +174,24 @@ export function tp_gpt_block_backward(
   // MLP branch.
   bias_backward(k, g.fcprojb, dres, Nl, C);
   seq.allGather(dres, s.full, B, C);
-  s.dfchGelu.fill(0);
-  conv1d_backward_input(k, s.dfchGelu, s.full, w.fcprojw, Nf, f, C);
-  k.sgemm(true, false, f, C, Nf, 1, a.fchGelu, f, s.full, C, 1, g.fcprojw, C);
-  s.dfch.fill(0);
-  k.gelu_backward(s.dfch, s.dfchGelu, a.fch, Nf * f);
   s.dlnFull.fill(0);
-  conv1d_backward_input(k, s.dlnFull, s.dfch, w.fcw, Nf, C, f);
-  // The input gradient's reduce-scatter runs while c_fc's weight gradient is computed.
-  const fcRs = seq.reduceScatterAsync(s.dlnFull, s.part, B, C);
-  conv1d_backward_weight(k, g.fcw, g.fcb, s.dfch, a.ln2Full, Nf, C, f);
-  fcRs.waitSync();
+  if (d.R > 0) {
+    // Tiles add their weight gradients as they go, so nothing is left to overlap the reduce-scatter with.
+    tp_gpt_mlp_backward_tiled(k, w, g, s.dlnFull, s.full, a.ln2Full, s.mlp, Nf, C, f, d.R);
+    seq.reduceScatter(s.dlnFull, s.part, B, C);
+  } else {
+    const m = s.mlp;
+    m.dfchGelu.fill(0);
+    conv1d_backward_input(k, m.dfchGelu, s.full, w.fcprojw, Nf, f, C);
+    k.sgemm(true, false, f, C, Nf, 1, a.fchGelu, f, s.full, C, 1, g.fcprojw, C);
+    m.dfch.fill(0);
+    k.gelu_backward(m.dfch, m.dfchGelu, a.fch, Nf * f);
+    conv1d_backward_input(k, s.dlnFull, m.dfch, w.fcw, Nf, C, f);
+    // The input gradient's reduce-scatter runs while c_fc's weight gradient is computed.
+    const fcRs = seq.reduceScatterAsync(s.dlnFull, s.part, B, C);
+    conv1d_backward_weight(k, g.fcw, g.fcb, m.dfch, a.ln2Full, Nf, C, f);
+    fcRs.waitSync();
+  }
   k.layernorm_backward(dres, g.ln2w, g.ln2b, s.part, a.resMid, w.ln2w, a.ln2Mean, a.ln2Rstd, Nl, C);
   // Attention branch.
   bias_backward(k, g.attprojb, dres, Nl, C);

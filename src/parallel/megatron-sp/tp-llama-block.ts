@@ -2,16 +2,20 @@
 // residual stream on this rank's tokens; the norm output all-gathered to the whole sequence for
 // the column-parallel q/k/v (this rank's query and kv heads, RoPE at the gathered positions) and
 // gate/up (its MLP rows); the row-parallel o_proj and down_proj give partial sums that a
-// reduce-scatter adds up into this rank's tokens. Backward mirrors it.
+// reduce-scatter adds up into this rank's tokens. Backward mirrors it. With R > 0 the MLP runs in
+// R-row tiles of the gathered tokens (tp-mlp.ts), so its [Nf, f] activations are never kept.
 //
 // Shape legend: B = batch, N = full sequence, n = tokens this rank holds, Nl = B*n, Nf = B*N,
 // C = d_model, h = H/P local query heads, hkv = Hkv/P local kv heads, D = C/H, hD = h*D,
-// kvD = hkv*D, f = F/P local MLP width.
+// kvD = hkv*D, f = F/P local MLP width, R = rows of an MLP tile (0: whole).
 import type { AttentionCore, AttentionSaved } from '../../attention/attention-core.js';
 import type { AttentionMaskSpec, Kernels } from '../../kernels/kernels.js';
+import type { SavedArrays } from '../../nn/bf16-stash.js';
+import { allocLlamaMlpScratch, llamaMlpScratchFloats, type LlamaMlpScratch } from '../../nn/llama-mlp.js';
 import { linear_backward_input, linear_backward_weight, linear_forward } from '../../nn/linear.js';
 import type { LlamaBlockWeights } from '../../nn/llama-block.js';
 import type { SequenceCollectives } from './sequence-collectives.js';
+import { tp_llama_mlp_backward_tiled, tp_llama_mlp_forward_tiled } from './tp-mlp.js';
 
 /** Local shapes of LlamaBlockWeights on a tp rank: qw [hD, C], kw / vw [kvD, C], ow [C, hD], gatew / upw [f, C], downw [C, f]. */
 export type TpLlamaBlockWeights = LlamaBlockWeights;
@@ -27,6 +31,8 @@ export interface TpLlamaDims {
   f: number;
   eps: number;
   theta: number;
+  /** Rows of Nf per MLP tile; 0 = the whole gathered sequence at once. */
+  R: number;
 }
 
 export interface TpLlamaBlockActs {
@@ -40,9 +46,9 @@ export interface TpLlamaBlockActs {
   resMid: Float32Array; // [Nl, C]
   ln2Rstd: Float32Array; // [Nl]
   ln2Full: Float32Array; // [Nf, C]
-  gate: Float32Array; // [Nf, f]
-  up: Float32Array; // [Nf, f]
-  hswi: Float32Array; // [Nf, f]
+  gate: Float32Array; // [Nf, f] ([0] when the MLP is tiled)
+  up: Float32Array; // [Nf, f] ([0] when the MLP is tiled)
+  hswi: Float32Array; // [Nf, f] ([0] when the MLP is tiled)
   resOut: Float32Array; // [Nl, C]
 }
 
@@ -51,12 +57,30 @@ export function allocTpLlamaBlockActs(d: TpLlamaDims): TpLlamaBlockActs {
   const Nf = d.B * d.N;
   const hD = d.h * d.D;
   const kvD = d.hkv * d.D;
+  const NF = d.R > 0 ? 0 : Nf * d.f;
   return {
     ln1Rstd: new Float32Array(Nl), ln1Full: new Float32Array(Nf * d.C),
     q: new Float32Array(Nf * hD), k: new Float32Array(Nf * kvD), v: new Float32Array(Nf * kvD), atty: new Float32Array(Nf * hD),
     saved: null, resMid: new Float32Array(Nl * d.C), ln2Rstd: new Float32Array(Nl), ln2Full: new Float32Array(Nf * d.C),
-    gate: new Float32Array(Nf * d.f), up: new Float32Array(Nf * d.f), hswi: new Float32Array(Nf * d.f), resOut: new Float32Array(Nl * d.C),
+    gate: new Float32Array(NF), up: new Float32Array(NF), hswi: new Float32Array(NF), resOut: new Float32Array(Nl * d.C),
   };
+}
+
+/** The arrays bf16 storage rounds (big) or copies (small): what the layer's backward reads. */
+export function tpLlamaBlockSavedArrays(a: TpLlamaBlockActs): SavedArrays {
+  return { big: [a.ln1Full, a.q, a.k, a.v, a.atty, a.resMid, a.ln2Full, a.gate, a.up, a.hswi], small: [a.ln1Rstd, a.ln2Rstd] };
+}
+
+/** Floats of one layer's activations (saved: what bf16 storage rounds, big, or copies, small) and of the shared scratch. */
+export function tpLlamaBlockFloats(d: TpLlamaDims): { acts: number; big: number; small: number; scratch: number } {
+  const Nl = d.B * d.n;
+  const Nf = d.B * d.N;
+  const hD = d.h * d.D;
+  const kvD = d.hkv * d.D;
+  const big = 2 * Nf * d.C + 2 * Nf * hD + 2 * Nf * kvD + Nl * d.C + (d.R > 0 ? 0 : 3 * Nf * d.f);
+  const small = 2 * Nl;
+  const scratch = 2 * Nl * d.C + 2 * Nf * d.C + 2 * Nf * hD + 2 * Nf * kvD + llamaMlpScratchFloats(Nf, d.f, d.R);
+  return { acts: big + small + Nl * d.C, big, small, scratch };
 }
 
 export interface TpLlamaBlockScratch {
@@ -68,9 +92,7 @@ export interface TpLlamaBlockScratch {
   dk: Float32Array; // [B, N, hkv, D]
   dv: Float32Array; // [B, N, hkv, D]
   datty: Float32Array; // [B, N, h, D]
-  dgate: Float32Array; // [Nf, f]
-  dup: Float32Array; // [Nf, f]
-  dhswi: Float32Array; // [Nf, f]
+  mlp: LlamaMlpScratch; // dgate, dup, dhswi [Nf, f] whole or [R, f] tiled; tile [R, f] each when tiled
 }
 
 export function allocTpLlamaBlockScratch(d: TpLlamaDims): TpLlamaBlockScratch {
@@ -81,7 +103,7 @@ export function allocTpLlamaBlockScratch(d: TpLlamaDims): TpLlamaBlockScratch {
   return {
     ln: new Float32Array(Nl * d.C), part: new Float32Array(Nl * d.C), full: new Float32Array(Nf * d.C), dlnFull: new Float32Array(Nf * d.C),
     dq: new Float32Array(Nf * hD), dk: new Float32Array(Nf * kvD), dv: new Float32Array(Nf * kvD), datty: new Float32Array(Nf * hD),
-    dgate: new Float32Array(Nf * d.f), dup: new Float32Array(Nf * d.f), dhswi: new Float32Array(Nf * d.f),
+    mlp: allocLlamaMlpScratch(Nf, d.f, d.R),
   };
 }
 
@@ -113,10 +135,14 @@ export function tp_llama_block_forward(
   add_residual(a.resMid, inp, s.part, Nl * C);
   k.rmsnorm_forward(s.ln, a.ln2Rstd, a.resMid, w.ln2w, Nl, C, eps);
   seq.allGather(s.ln, a.ln2Full, B, C);
-  linear_forward(k, a.gate, a.ln2Full, w.gatew, Nf, C, f);
-  linear_forward(k, a.up, a.ln2Full, w.upw, Nf, C, f);
-  k.swiglu_forward(a.hswi, a.gate, a.up, Nf * f);
-  linear_forward(k, s.full, a.hswi, w.downw, Nf, f, C);
+  if (d.R > 0) {
+    tp_llama_mlp_forward_tiled(k, w, s.full, a.ln2Full, s.mlp, Nf, C, f, d.R);
+  } else {
+    linear_forward(k, a.gate, a.ln2Full, w.gatew, Nf, C, f);
+    linear_forward(k, a.up, a.ln2Full, w.upw, Nf, C, f);
+    k.swiglu_forward(a.hswi, a.gate, a.up, Nf * f);
+    linear_forward(k, s.full, a.hswi, w.downw, Nf, f, C);
+  }
   seq.reduceScatter(s.full, s.part, B, C);
   add_residual(a.resOut, a.resMid, s.part, Nl * C);
 }
@@ -134,20 +160,27 @@ export function tp_llama_block_backward(
   if (!a.saved) throw new Error('tp llama block: backward called before forward');
   // MLP branch.
   seq.allGather(dres, s.full, B, C);
-  s.dhswi.fill(0);
-  linear_backward_input(k, s.dhswi, s.full, w.downw, Nf, f, C);
-  linear_backward_weight(k, g.downw, s.full, a.hswi, Nf, f, C);
-  s.dgate.fill(0);
-  s.dup.fill(0);
-  k.swiglu_backward(s.dgate, s.dup, s.dhswi, a.gate, a.up, Nf * f);
   s.dlnFull.fill(0);
-  linear_backward_input(k, s.dlnFull, s.dgate, w.gatew, Nf, C, f);
-  linear_backward_input(k, s.dlnFull, s.dup, w.upw, Nf, C, f);
-  // The input gradient's reduce-scatter runs while gate_proj's and up_proj's weight gradients are computed.
-  const mlpRs = seq.reduceScatterAsync(s.dlnFull, s.part, B, C);
-  linear_backward_weight(k, g.gatew, s.dgate, a.ln2Full, Nf, C, f);
-  linear_backward_weight(k, g.upw, s.dup, a.ln2Full, Nf, C, f);
-  mlpRs.waitSync();
+  if (d.R > 0) {
+    // Tiles add their weight gradients as they go, so nothing is left to overlap the reduce-scatter with.
+    tp_llama_mlp_backward_tiled(k, w, g, s.dlnFull, s.full, a.ln2Full, s.mlp, Nf, C, f, d.R);
+    seq.reduceScatter(s.dlnFull, s.part, B, C);
+  } else {
+    const m = s.mlp;
+    m.dhswi.fill(0);
+    linear_backward_input(k, m.dhswi, s.full, w.downw, Nf, f, C);
+    linear_backward_weight(k, g.downw, s.full, a.hswi, Nf, f, C);
+    m.dgate.fill(0);
+    m.dup.fill(0);
+    k.swiglu_backward(m.dgate, m.dup, m.dhswi, a.gate, a.up, Nf * f);
+    linear_backward_input(k, s.dlnFull, m.dgate, w.gatew, Nf, C, f);
+    linear_backward_input(k, s.dlnFull, m.dup, w.upw, Nf, C, f);
+    // The input gradient's reduce-scatter runs while gate_proj's and up_proj's weight gradients are computed.
+    const mlpRs = seq.reduceScatterAsync(s.dlnFull, s.part, B, C);
+    linear_backward_weight(k, g.gatew, m.dgate, a.ln2Full, Nf, C, f);
+    linear_backward_weight(k, g.upw, m.dup, a.ln2Full, Nf, C, f);
+    mlpRs.waitSync();
+  }
   k.rmsnorm_backward(dres, g.ln2w, s.part, a.resMid, w.ln2w, a.ln2Rstd, Nl, C);
   // Attention branch.
   seq.allGather(dres, s.full, B, C);

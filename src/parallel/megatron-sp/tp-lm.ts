@@ -1,6 +1,6 @@
 // What the tensor-parallel GPT and Llama share: the layout of this rank's slices, the sequence
 // collectives of the tp group, initialisation as the slices of the one-worker model of the same
-// seed, and the check that a batch is this rank's sequence shard.
+// seed, the memory options, and the check that a batch is this rank's sequence shard.
 //
 // Shape legend: N = full sequence, n = tokens this rank holds, P = tp degree.
 import type { AttentionCore } from '../../attention/attention-core.js';
@@ -10,6 +10,7 @@ import type { Group } from '../../dist/group.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { ModelAttentionMask } from '../../nn/attention-mask.js';
 import type { TokenBatch } from '../../nn/causal-lm.js';
+import { checkMemoryOptions, PLAIN_MEMORY, type MemoryOptions } from '../../nn/memory-options.js';
 import { createModel, modelLayout } from '../../nn/create-model.js';
 import type { ModelConfig } from '../../nn/model-config.js';
 import { TransformerLM, type LmActs } from '../../nn/transformer-lm.js';
@@ -29,17 +30,26 @@ export interface TpModelOptions {
   attention?: AttentionCore;
   /** Sliding window / block-sparse options, built for the full sequence. */
   mask?: ModelAttentionMask;
+  /**
+   * Checkpointing (a block keeps its [B, n, C] input and replays its forward, collectives
+   * included, in backward), the MLP tiled over the gathered tokens, logits + loss tiled over this
+   * rank's tokens, bf16 saved activations (default: none).
+   */
+  memory?: MemoryOptions;
 }
 
 export abstract class TpLM<A extends LmActs> extends TransformerLM<A> {
   readonly layout: TpLayout;
   readonly seq: SequenceCollectives;
+  protected readonly memory: MemoryOptions;
 
   constructor(name: string, config: ModelConfig, o: TpModelOptions) {
     const layout = new TpLayout(config, o.group.ranks.length);
     super(name, config, o.kernels, o.attention ?? new LocalAttention(o.kernels), o.mask ?? new ModelAttentionMask(), {},
       (p) => layout.declareLocal(p));
     this.layout = layout;
+    this.memory = o.memory ?? PLAIN_MEMORY;
+    checkMemoryOptions(this.memory);
     this.seq = new SequenceCollectives(o.comm, o.group, o.seqLen);
     // The one-worker model's own initialisation, of which this rank keeps its part.
     this.loadFullParams(createModel(config, { kernels: o.kernels, seed: o.seed }).params.data);

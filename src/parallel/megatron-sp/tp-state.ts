@@ -8,7 +8,7 @@
 // Shape legend: M = this rank's parameter count, Mr = its replicated prefix, P = tp degree,
 // Mf = the whole model's parameter count.
 import type { Kernels } from '../../kernels/kernels.js';
-import type { ParameterStore } from '../../nn/parameters.js';
+import type { ParameterInfo, ParameterStore } from '../../nn/parameters.js';
 import type { FullModelState, ModelStateEngine, ModelStateMemory, StateVector } from '../zero/engine.js';
 import type { GroupOps } from '../zero/group-ops.js';
 import { fullDecayRuns } from '../zero/replicated.js';
@@ -22,6 +22,33 @@ export interface TpGroupOps {
   dp: GroupOps;
   /** dp × tp: every rank that trains on different tokens. */
   zero: GroupOps;
+}
+
+/**
+ * Collective over the tp group of data-parallel replica 0 (the others return null at once): the
+ * whole model's vector in the one-worker layout from every tp rank's local vector mine[M], on the
+ * member that asks to keep it.
+ */
+export function gatherWholeVector(
+  ops: TpGroupOps, layout: TpLayout, infos: readonly ParameterInfo[], mine: Float32Array, keep: boolean,
+): Float32Array | null {
+  if (ops.dp.index !== 0) return null;
+  const P = ops.tp.size;
+  const all = new Float32Array(P * mine.length); // [P, M]
+  ops.tp.allGather(mine, all);
+  if (!keep) return null;
+  const full = new Float32Array(layout.fullNumel); // [Mf]
+  for (let r = 0; r < P; r++) layout.putLocal(all.subarray(r * mine.length, (r + 1) * mine.length), full, infos, r);
+  return full;
+}
+
+/** Sums gradients (replicated ones over dp × tp, slices over dp); returns the global norm, each element counted once. */
+export function reduceTpGradients(ops: TpGroupOps, grads: Float32Array, replicatedNumel: number): number {
+  const rep = grads.subarray(0, replicatedNumel); // [Mr]
+  const sliced = grads.subarray(replicatedNumel); // [M - Mr]
+  ops.zero.allReduce(rep);
+  ops.dp.allReduce(sliced);
+  return Math.sqrt(sumOfSquares(rep) + ops.tp.sumNumber(sumOfSquares(sliced)));
 }
 
 export class TpReplicatedState implements ModelStateEngine {
@@ -53,12 +80,7 @@ export class TpReplicatedState implements ModelStateEngine {
   }
 
   reduceGradients(): number {
-    const g = this.params.grads; // [M]
-    const rep = g.subarray(0, this.layout.replicatedNumel); // [Mr]
-    const sliced = g.subarray(this.layout.replicatedNumel); // [M - Mr]
-    this.ops.zero.allReduce(rep);
-    this.ops.dp.allReduce(sliced);
-    return Math.sqrt(sumOfSquares(rep) + this.ops.tp.sumNumber(sumOfSquares(sliced)));
+    return reduceTpGradients(this.ops, this.params.grads, this.layout.replicatedNumel);
   }
 
   step(lr: number, gradScale: number): void {
@@ -75,15 +97,7 @@ export class TpReplicatedState implements ModelStateEngine {
    * return at once): the whole model's vector in the one-worker model's layout, on the member that asks to keep it.
    */
   fullVector(kind: StateVector, keep: boolean): Float32Array | null {
-    if (this.ops.dp.index !== 0) return null;
-    const mine = this.local(kind); // [M]
-    const P = this.ops.tp.size;
-    const all = new Float32Array(P * mine.length); // [P, M]
-    this.ops.tp.allGather(mine, all);
-    if (!keep) return null;
-    const full = new Float32Array(this.layout.fullNumel); // [Mf]
-    for (let r = 0; r < P; r++) this.layout.putLocal(all.subarray(r * mine.length, (r + 1) * mine.length), full, this.params.infos, r);
-    return full;
+    return gatherWholeVector(this.ops, this.layout, this.params.infos, this.local(kind), keep);
   }
 
   loadFull(state: FullModelState, step: number): void {
