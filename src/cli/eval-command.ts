@@ -23,6 +23,7 @@ interface EvalFlags {
   chart?: string;
   compare?: string[];
   label?: string;
+  chartMetric?: string;
   kernels: string;
   threads?: string;
 }
@@ -61,7 +62,7 @@ function readReport(path: string): EvalReport {
     throw new ConfigError(`--compare ${path}: ${err instanceof Error ? err.message : String(err)}; give a file that \`ulysses eval --json\` wrote`);
   }
   const rep = r as Partial<EvalReport>;
-  if (!Array.isArray(rep.lengths) || !Array.isArray(rep.depths) || !Array.isArray(rep.accuracy)) {
+  if (!Array.isArray(rep.lengths) || !Array.isArray(rep.depths) || !Array.isArray(rep.accuracy) || !Array.isArray(rep.byte_accuracy)) {
     throw new ConfigError(`--compare ${path} holds no accuracy grid; give a file that \`ulysses eval --json\` wrote`);
   }
   return rep as EvalReport;
@@ -77,6 +78,8 @@ export function runEval(f: EvalFlags, print: (line: string) => void): EvalReport
   // Refused before the checkpoint loads; the length bound is the model's, checked once it is built.
   checkEvalOptions(task, { lengths, depths, samples, seed }, Number.MAX_SAFE_INTEGER);
   const compare = (f.compare ?? []).map(readReport);
+  const metric = f.chartMetric ?? 'exact';
+  if (metric !== 'exact' && metric !== 'bytes') throw new ConfigError(`--chart-metric must be "exact" or "bytes", got ${JSON.stringify(metric)}`);
   const kernels = kernelsFor(f.kernels, f.threads === undefined ? availableParallelism() : nonNegativeInt('--threads', f.threads));
   const { model, trainedSeqLen } = loadEvalModel(f.checkpoint, kernels, Math.max(...lengths, 1));
   const quiet = f.json === true;
@@ -95,11 +98,12 @@ export function runEval(f: EvalFlags, print: (line: string) => void): EvalReport
     ...grid,
   };
   if (quiet) print(JSON.stringify(report, null, 2));
-  else print(formatEvalGrid(grid));
+  else print(`exact match:\n${formatEvalGrid(grid)}\nanswer bytes right:\n${formatEvalGrid(grid, 'bytes')}`);
   if (typeof f.json === 'string') writeFileSync(f.json, `${JSON.stringify(report, null, 2)}\n`);
   if (f.chart) {
     const panels: ChartPanel[] = [...compare, report].map((r) => ({ label: r.label, grid: r, trainedSeqLen: r.trained_seq_len ?? null }));
-    writeFileSync(f.chart, evalChartSvg(panels, `${task.name}: exact-match accuracy by sequence length and depth`));
+    const what = metric === 'exact' ? 'exact-match accuracy' : 'share of answer bytes right';
+    writeFileSync(f.chart, evalChartSvg(panels, `${task.name}: ${what} by sequence length and depth`, metric));
   }
   return report;
 }
@@ -118,6 +122,7 @@ export function addEvalCommand(program: Command): void {
     .option('--chart <svg>', 'write the grid as an SVG heatmap')
     .option('--compare <json...>', 'earlier `--json` results drawn beside this one in --chart')
     .option('--label <text>', 'name of this model in the JSON and the chart')
+    .option('--chart-metric <m>', '"exact" (every answer byte right) or "bytes" (share of answer bytes right) in --chart', 'exact')
     .option('--kernels <kind>', '"native" or "reference"', 'native')
     .option('--threads <n>', 'kernel and BLAS threads (default: all cores)')
     .action((f: EvalFlags) => runCommand(() => void runEval(f, (line) => console.log(line))));

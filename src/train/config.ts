@@ -245,10 +245,6 @@ export function checkConfig(c: UlyssesConfig): void {
   const sp = c.sequence_parallel_size;
   const ringMode = c.sequence_parallel.mode === 'ring' || c.sequence_parallel.mode === 'hybrid';
   if (c.sequence_parallel.mode === 'megatron') checkMegatronMode(c, fail);
-  const ac = c.activation_checkpointing;
-  if (c.sequence_parallel.mode === 'megatron' && (ac.enabled || ac.mlp_tile_tokens !== 0 || ac.logits_tile_tokens !== 0 || ac.bf16_activations)) {
-    fail('activation_checkpointing (the memory toolkit) applies to the GPT and Llama models of modes "ulysses", "ring" and "hybrid", not to sequence_parallel.mode "megatron"');
-  }
   if (ringMode && sp > 1) checkRingMode(c, kv, fail);
   else if (sp > m.n_heads) {
     fail(
@@ -275,7 +271,7 @@ export function checkConfig(c: UlyssesConfig): void {
   }
 }
 
-/** Mode "megatron": the degree splits heads and MLP columns; model states stay stage 0; fp32 on the wire. */
+/** Mode "megatron": the degree splits heads and MLP columns; ZeRO stage 0 or 1; fp32 on the wire; the memory toolkit applies. */
 function checkMegatronMode(c: UlyssesConfig, fail: (msg: string) => never): void {
   try {
     checkMegatronSp(c.sequence_parallel_size, modelConfigOf(c), c.data.seq_len, c.zero_optimization.stage);

@@ -1,7 +1,8 @@
 // The accuracy grids of `ulysses eval` as one SVG: a heatmap per model (rows: depth, columns:
-// sequence length, cell colour and label: exact-match accuracy), side by side, with each model's
+// sequence length, cell colour and label: exact-match accuracy, or the share of answer bytes
+// right), side by side, with each model's
 // training length marked by a dashed line after the last column it trained at.
-import type { EvalGrid } from './eval-task.js';
+import { metricGrid, type EvalGrid, type EvalMetric } from './eval-task.js';
 
 export interface ChartPanel {
   label: string;
@@ -28,8 +29,9 @@ function colour(acc: number): string {
   return `rgb(${r},${g},70)`;
 }
 
-function panelSvg(p: ChartPanel, x0: number): string {
+function panelSvg(p: ChartPanel, x0: number, metric: EvalMetric): string {
   const { grid } = p;
+  const values = metricGrid(grid, metric);
   const parts: string[] = [];
   parts.push(`<text x="${x0 + LEFT}" y="20" font-size="14" font-weight="bold">${escapeXml(p.label)}</text>`);
   parts.push(`<text x="${x0 + LEFT}" y="${TOP - 22}" font-size="11">sequence length (tokens)</text>`);
@@ -40,7 +42,7 @@ function panelSvg(p: ChartPanel, x0: number): string {
     const y = TOP + di * CELL_H;
     parts.push(`<text x="${x0 + LEFT - 6}" y="${y + CELL_H / 2 + 4}" font-size="11" text-anchor="end">${d.toFixed(2)}</text>`);
     grid.lengths.forEach((_, li) => {
-      const acc = (grid.accuracy[di] as number[])[li] as number;
+      const acc = (values[di] as number[])[li] as number;
       const x = x0 + LEFT + li * CELL_W;
       parts.push(`<rect x="${x}" y="${y}" width="${CELL_W}" height="${CELL_H}" fill="${colour(acc)}" stroke="#fff"/>`);
       parts.push(`<text x="${x + CELL_W / 2}" y="${y + CELL_H / 2 + 4}" font-size="12" text-anchor="middle">${Math.round(acc * 100)}%</text>`);
@@ -59,15 +61,15 @@ function panelSvg(p: ChartPanel, x0: number): string {
   return parts.join('\n');
 }
 
-/** One SVG with a heatmap per panel. */
-export function evalChartSvg(panels: readonly ChartPanel[], title: string): string {
+/** One SVG with a heatmap per panel, of exact-match accuracy or of the share of answer bytes right. */
+export function evalChartSvg(panels: readonly ChartPanel[], title: string, metric: EvalMetric = 'exact'): string {
   const widths = panels.map((p) => LEFT + p.grid.lengths.length * CELL_W);
   const width = widths.reduce((s, w) => s + w + GAP, 0);
   const height = TOP + Math.max(...panels.map((p) => p.grid.depths.length)) * CELL_H + 60;
   const parts: string[] = [];
   let x = 0;
   panels.forEach((p, i) => {
-    parts.push(panelSvg(p, x));
+    parts.push(panelSvg(p, x, metric));
     x += (widths[i] as number) + GAP;
   });
   return (

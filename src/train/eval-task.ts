@@ -41,6 +41,8 @@ export interface EvalGrid {
   seed: number;
   /** accuracy[d][l]: exact-match share at depths[d], lengths[l]. */
   accuracy: number[][];
+  /** byte_accuracy[d][l]: share of answer bytes predicted right (partial credit; chance is about 1/10 for digits). */
+  byte_accuracy: number[][];
   cells: EvalCell[];
 }
 
@@ -90,6 +92,7 @@ export function evaluateTask(model: CausalLM, task: TaskGenerator, o: EvalOption
   checkEvalOptions(task, o, model.config.max_seq_len);
   const V = model.config.vocab_size;
   const accuracy = o.depths.map(() => o.lengths.map(() => 0));
+  const byteAcc = o.depths.map(() => o.lengths.map(() => 0));
   const cells: EvalCell[] = [];
   o.lengths.forEach((T, li) => {
     const B = Math.max(1, Math.min(o.samples, Math.floor((o.maxBatchTokens ?? 16384) / T)));
@@ -114,18 +117,27 @@ export function evaluateTask(model: CausalLM, task: TaskGenerator, o: EvalOption
       }
       const cell: EvalCell = { length: T, depth, correct, samples: samples.length, byteAccuracy: bytes > 0 ? bytesRight / bytes : 0 };
       (accuracy[di] as number[])[li] = correct / samples.length;
+      (byteAcc[di] as number[])[li] = cell.byteAccuracy;
       cells.push(cell);
       o.onCell?.(cell);
     });
   });
-  return { task: task.name, lengths: [...o.lengths], depths: [...o.depths], samples: o.samples, seed: o.seed, accuracy, cells };
+  return { task: task.name, lengths: [...o.lengths], depths: [...o.depths], samples: o.samples, seed: o.seed, accuracy, byte_accuracy: byteAcc, cells };
 }
 
-/** The grid as text: one row per depth, one column per length, exact-match percentages. */
-export function formatEvalGrid(g: EvalGrid): string {
-  const head = ['depth \\ length', ...g.lengths.map(String)];
-  const rows = g.depths.map((d, di) => [d.toFixed(2), ...g.lengths.map((_, li) => `${Math.round(((g.accuracy[di] as number[])[li] as number) * 100)}%`)]);
-  const mean = g.lengths.map((_, li) => g.depths.reduce((s, _d, di) => s + ((g.accuracy[di] as number[])[li] as number), 0) / g.depths.length);
+export type EvalMetric = 'exact' | 'bytes';
+
+/** The grid of a metric: exact match, or the share of answer bytes right. */
+export function metricGrid(g: EvalGrid, metric: EvalMetric): number[][] {
+  return metric === 'exact' ? g.accuracy : g.byte_accuracy;
+}
+
+/** The grid as text: one row per depth, one column per length, percentages of the metric. */
+export function formatEvalGrid(g: EvalGrid, metric: EvalMetric = 'exact'): string {
+  const acc = metricGrid(g, metric);
+  const head = [metric === 'exact' ? 'depth \\ length' : 'bytes: depth \\ length', ...g.lengths.map(String)];
+  const rows = g.depths.map((d, di) => [d.toFixed(2), ...g.lengths.map((_, li) => `${Math.round(((acc[di] as number[])[li] as number) * 100)}%`)]);
+  const mean = g.lengths.map((_, li) => g.depths.reduce((s, _d, di) => s + ((acc[di] as number[])[li] as number), 0) / g.depths.length);
   rows.push(['mean', ...mean.map((m) => `${Math.round(m * 100)}%`)]);
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => (r[i] as string).length)));

@@ -82,6 +82,7 @@ test('evaluateTask: a perfect retriever scores 1, one that cannot reach the key 
   assert.match(text, /depth \\ length\s+64\s+256/);
   assert.match(text, /0\.00\s+100%\s+0%/);
   assert.match(text, /mean\s+100%\s+33%/);
+  assert.match(formatEvalGrid(short, 'bytes'), /^bytes: depth \\ length\s+64\s+256\n0\.00\s+100%/);
   // Batching: 16384 tokens per forward holds all 4 samples of a 256-token cell.
   const m = new ScriptedModel(1e9);
   evaluateTask(asModel(m), task, { lengths: [256], depths: [0.5], samples: 4, seed: 1, maxBatchTokens: 512 });
@@ -125,6 +126,12 @@ test('ulysses eval on a trained llama checkpoint: runs past max_seq_len, writes 
   }
   // Two training steps cannot find a 5-digit key: the odds of a lucky exact match are 1e-5 a sample.
   assert.deepEqual(rep.accuracy, [[0, 0], [0, 0]]);
+  assert.equal(rep.byte_accuracy.length, 2);
+  rep.cells.forEach((c) => {
+    const di = rep.depths.indexOf(c.depth);
+    const li = rep.lengths.indexOf(c.length);
+    assert.equal((rep.byte_accuracy[di] as number[])[li], c.byteAccuracy);
+  });
   assert.ok(lines.some((l) => /mean\s+0%\s+0%/.test(l)), lines.join('\n'));
   const svg = readFileSync(chart, 'utf8');
   assert.ok(svg.startsWith('<svg'));
@@ -133,6 +140,9 @@ test('ulysses eval on a trained llama checkpoint: runs past max_seq_len, writes 
   // A second chart draws an earlier result beside this one.
   runEval({ ...flags, chart, compare: [json] }, () => {});
   assert.equal((readFileSync(chart, 'utf8').match(/<rect x=/g) ?? []).length, 8);
+  runEval({ ...flags, chart, chartMetric: 'bytes' }, () => {});
+  assert.match(readFileSync(chart, 'utf8'), /share of answer bytes right/);
+  assert.throws(() => runEval({ ...flags, chartMetric: 'loss' }, () => {}), /--chart-metric must be "exact" or "bytes", got "loss"/);
   assert.throws(() => runEval({ ...flags, task: 'sudoku' }, () => {}), /unknown task "sudoku"; allowed: passkey, recall, copy/);
   assert.throws(() => runEval({ ...flags, depths: '0,x' }, () => {}), /--depths: "x" is not a number/);
   assert.throws(() => runEval({ ...flags, lengths: '64,1e3.5' }, () => {}), /--lengths: "1e3.5" is not an integer/);
