@@ -204,7 +204,7 @@ function trainRank(comm: Communicator, args: SpmdTrainArgs): SpmdTrainResult | n
   const megatron = mode === 'megatron'
     ? createMegatronSpTraining(mc, {
       comm, groups, seqLen: N, kernels, seed: c.seed, hyper: c.optimizer.params, zeroStage: c.zero_optimization.stage,
-      attention: local, mask: new ModelAttentionMask(modelAttentionOptions(c.attention, mc, N, c.seed, true)),
+      attention: local, mask: new ModelAttentionMask(modelAttentionOptions(c.attention, mc, N, c.seed, true)), memory: memoryOptionsOf(c),
     })
     : null;
   const distributed = sp > 1 && !usp && !megatron ? new DistributedAttention(local, comm, groups.sp, { seqLen: N, wire }) : null;
@@ -255,7 +255,7 @@ function trainRank(comm: Communicator, args: SpmdTrainArgs): SpmdTrainResult | n
       flopsPerToken: flopsPerToken(mc, megatron?.fullNumel ?? model.params.numel, N), peakFlops,
       sync: new CollectiveSync(comm, groups.zero), checkpointing: true,
       activationEstimate: megatron
-        ? megatronSpActivationBytes(mc, B, N, sp)
+        ? megatronSpActivationBytes(mc, B, N, sp, memoryOptionsOf(c))
         : estimateActivationBytes(mc, B * (splitCounts(N, sp)[0] as number), memoryOptionsOf(c)),
       ...(log ? { log } : {}),
       ...(resume ? { resume } : {}),
@@ -266,5 +266,7 @@ function trainRank(comm: Communicator, args: SpmdTrainArgs): SpmdTrainResult | n
     return leader || backend === 'mpi' ? { runDir, result } : null;
   } finally {
     source.close();
+    // Gives the all-to-alls' pooled shared buffers back to the communicator.
+    distributed?.dispose();
   }
 }

@@ -12,9 +12,10 @@ import type { Communicator } from '../../dist/communicator.js';
 import { describeGroup, type Group } from '../../dist/group.js';
 import type { AttentionMaskSpec, AttentionShape } from '../../kernels/kernels.js';
 import { gatherDocIds } from './doc-ids.js';
-import { headToSeqStart, seqToHeadStart, type A2ALayout, type PendingA2A } from './layouts.js';
+import { headToSeqSendsInput, headToSeqStart, seqToHeadStart, type A2ALayout, type PendingA2A } from './layouts.js';
 import { checkUlyssesMask, localUlyssesMask } from './local-mask.js';
 import { makeUlyssesPlan, type Span, type UlyssesPlan } from './plan.js';
+import { freshWirePool, PayloadPool, type WirePool, type WirePoolStats } from './payload-pool.js';
 import type { WireDtype } from './wire.js';
 
 export interface DistributedAttentionOptions {
@@ -25,6 +26,12 @@ export interface DistributedAttentionOptions {
    * the bytes; every rank of the group must choose the same.
    */
   wire?: WireDtype;
+  /**
+   * Reuse the all-to-alls' send, receive and gradient scratch buffers across calls (default true),
+   * taking send buffers from comm.allocShared where the backend has it. false allocates fresh
+   * arrays per call (same results, bit for bit).
+   */
+  pool?: boolean;
 }
 
 interface DistSaved extends AttentionSaved {
@@ -48,6 +55,8 @@ interface PendingKV {
   readonly docIds: Int32Array | null;
   readonly kh: Float32Array;
   readonly vh: Float32Array;
+  /** kh and vh came from the pool (they are scratch when kv heads are expanded, else the core keeps them). */
+  readonly khPooled: boolean;
   readonly pk: PendingA2A;
   readonly pv: PendingA2A;
 }
@@ -66,6 +75,12 @@ export class DistributedAttention implements AttentionCore {
   private plan: UlyssesPlan | null = null;
   private pendingKV: PendingKV | null = null;
   private pendingDout: PendingDout | null = null;
+  /**
+   * Buffers the all-to-alls reuse. Never q, k, v or out of the local core's forward: the core keeps
+   * those until its backward, which may never come (evaluation) or come after a replayed forward
+   * (activation checkpointing), so they stay ordinary arrays owned by the saved state.
+   */
+  private readonly pool: WirePool;
 
   constructor(
     private readonly local: AttentionCore,
@@ -75,6 +90,25 @@ export class DistributedAttention implements AttentionCore {
   ) {
     this.seqLen = options.seqLen;
     this.wire = options.wire ?? 'fp32';
+    this.pool = options.pool === false ? freshWirePool : new PayloadPool(comm);
+  }
+
+  /** What the buffer pool holds (all zero with pool: false). */
+  poolStats(): WirePoolStats {
+    return this.pool instanceof PayloadPool ? this.pool.stats() : { buffers: 0, shared: 0, inUse: 0, bytes: 0 };
+  }
+
+  /** Whether buf is one of this core's pooled shared (allocShared) send buffers. */
+  isPooledShared(buf: Float32Array | Uint16Array): boolean {
+    return this.pool instanceof PayloadPool && this.pool.isShared(buf);
+  }
+
+  /**
+   * Frees the pooled buffers (shared ones through comm.freeShared). Call it once no call is in
+   * flight; the core stays usable and refills its pool on the next step.
+   */
+  dispose(): void {
+    if (this.pool instanceof PayloadPool) this.pool.dispose();
   }
 
   /** Sets the full sequence length of the following batches (every rank of the group must agree). */
@@ -112,11 +146,15 @@ export class DistributedAttention implements AttentionCore {
     const base = { B, D, tokenCounts: plan.tokenCounts, tokenOffsets: plan.tokenOffsets, wire: this.wire };
     const kvL: A2ALayout = { ...base, Hs: Hkv, spans: plan.kv };
     const docIds = mask.docIds ? gatherDocIds(this.comm, this.group, mask.docIds, B, plan.tokenCounts) : null; // [B, N]
-    const kh = new Float32Array(B * N * kvc * D); // [B, N, kv, D]
-    const vh = new Float32Array(B * N * kvc * D); // [B, N, kv, D]
-    const pk = seqToHeadStart(this.comm, this.group, kvL, kh, k);
-    const pv = seqToHeadStart(this.comm, this.group, kvL, vh, v);
-    this.pendingKV = { k, v, shape: { ...shape }, mask, plan, kvL, docIds, kh, vh, pk, pv };
+    // With expanded kv heads the core keeps the expanded copies, so kh and vh are scratch.
+    const khPooled = !(plan.kvMaps[me] as { uniform: boolean }).uniform;
+    const kh = khPooled ? this.scratch(B * N * kvc * D, 'recv') : new Float32Array(B * N * kvc * D); // [B, N, kv, D]
+    const vh = khPooled ? this.scratch(B * N * kvc * D, 'recv') : new Float32Array(B * N * kvc * D); // [B, N, kv, D]
+    // The block computes q while k and v travel, so they go through staging: a shared send would
+    // hold this rank's finish() until every peer has entered a collective call to read it.
+    const pk = seqToHeadStart(this.comm, this.group, kvL, kh, k, this.pool, false);
+    const pv = seqToHeadStart(this.comm, this.group, kvL, vh, v, this.pool, false);
+    this.pendingKV = { k, v, shape: { ...shape }, mask, plan, kvL, docIds, kh, vh, khPooled, pk, pv };
   }
 
   forward(
@@ -140,7 +178,7 @@ export class DistributedAttention implements AttentionCore {
     const qL: A2ALayout = { ...kvL, Hs: H, spans: plan.heads };
     const qh = new Float32Array(B * N * m * D); // [B, N, m, D]
     // k and v, started first, travel while q is packed and sent: a rank waiting on one advances all three.
-    const pq = seqToHeadStart(this.comm, this.group, qL, qh, q);
+    const pq = seqToHeadStart(this.comm, this.group, qL, qh, q, this.pool);
     pq.finish();
     p.pk.finish();
     p.pv.finish();
@@ -148,10 +186,14 @@ export class DistributedAttention implements AttentionCore {
     const expand = map.uniform ? null : map.kvOf;
     const kLocal = expand ? expandHeads(kh, expand, B * N, kvc, D) : kh; // [B, N, kv or m, D]
     const vLocal = expand ? expandHeads(vh, expand, B * N, kvc, D) : vh; // [B, N, kv or m, D]
+    if (p.khPooled) {
+      this.pool.give(kh);
+      this.pool.give(vh);
+    }
     const outh = new Float32Array(B * N * m * D); // [B, N, m, D]
     const localShape: AttentionShape = { B, T: N, H: m, Hkv: expand ? m : kvc, D };
     const inner = this.local.forward(outh, qh, kLocal, vLocal, localShape, localUlyssesMask(mask, docIds, mySpan));
-    headToSeqStart(this.comm, this.group, qL, out, outh).finish();
+    headToSeqStart(this.comm, this.group, qL, out, outh, this.pool).finish();
     const saved: DistSaved = { owner: this, shape: { ...shape }, inner, q: qL, kv: kvL, expand, kvHeads: kvc };
     return saved;
   }
@@ -164,8 +206,10 @@ export class DistributedAttention implements AttentionCore {
     const qL = (s as DistSaved).q;
     const N = qL.tokenCounts.reduce((a, b) => a + b, 0);
     const m = (qL.spans[this.group.index] as { count: number }).count;
-    const douth = new Float32Array(qL.B * N * m * qL.D); // [B, N, m, D]
-    this.pendingDout = { dout, saved, douth, pending: seqToHeadStart(this.comm, this.group, qL, douth, dout) };
+    // Every element is received, so a pooled buffer needs no zeroing. dout goes through staging, as
+    // k and v do, because the block computes a weight gradient while it travels.
+    const douth = this.scratch(qL.B * N * m * qL.D, 'recv'); // [B, N, m, D]
+    this.pendingDout = { dout, saved, douth, pending: seqToHeadStart(this.comm, this.group, qL, douth, dout, this.pool, false) };
   }
 
   backward(dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, saved: AttentionSaved): void {
@@ -183,19 +227,37 @@ export class DistributedAttention implements AttentionCore {
     const douth = p.douth; // [B, N, m, D]
     p.pending.finish();
     const kLocalHeads = expand ? m : kvc;
-    const dqh = new Float32Array(B * N * m * D); // [B, N, m, D]
-    const dkLocal = new Float32Array(B * N * kLocalHeads * D); // [B, N, kv or m, D]
-    const dvLocal = new Float32Array(B * N * kLocalHeads * D); // [B, N, kv or m, D]
+    // Sent as they are when headToSeq does not pack them: then they are shared send buffers.
+    const use = headToSeqSendsInput(qL) ? 'send' : 'recv';
+    // Zeroed like fresh arrays, so a core that accumulates into its gradients sees the same start.
+    const dqh = this.scratch(B * N * m * D, use, true); // [B, N, m, D]
+    const dkLocal = this.scratch(B * N * kLocalHeads * D, expand ? 'recv' : use, true); // [B, N, kv or m, D]
+    const dvLocal = this.scratch(B * N * kLocalHeads * D, expand ? 'recv' : use, true); // [B, N, kv or m, D]
     this.local.backward(dqh, dkLocal, dvLocal, douth, inner);
-    const pq = headToSeqStart(this.comm, this.group, qL, dq, dqh);
+    this.pool.give(douth);
+    const pq = headToSeqStart(this.comm, this.group, qL, dq, dqh, this.pool);
     // The expanded copies' gradients fold back onto the kv heads they were copied from.
-    const dkh = expand ? reduceHeads(dkLocal, expand, B * N, kvc, D) : dkLocal; // [B, N, kv, D]
-    const dvh = expand ? reduceHeads(dvLocal, expand, B * N, kvc, D) : dvLocal; // [B, N, kv, D]
-    const pk = headToSeqStart(this.comm, this.group, kvL, dk, dkh);
-    const pv = headToSeqStart(this.comm, this.group, kvL, dv, dvh);
+    let dkh = dkLocal; // [B, N, kv, D]
+    let dvh = dvLocal; // [B, N, kv, D]
+    if (expand) {
+      dkh = reduceHeads(this.scratch(B * N * kvc * D, use, true), dkLocal, expand, B * N, kvc, D);
+      dvh = reduceHeads(this.scratch(B * N * kvc * D, use, true), dvLocal, expand, B * N, kvc, D);
+      this.pool.give(dkLocal);
+      this.pool.give(dvLocal);
+    }
+    const pk = headToSeqStart(this.comm, this.group, kvL, dk, dkh, this.pool);
+    const pv = headToSeqStart(this.comm, this.group, kvL, dv, dvh, this.pool);
     pq.finish();
     pk.finish();
     pv.finish();
+    this.pool.give(dqh);
+    this.pool.give(dkh);
+    this.pool.give(dvh);
+  }
+
+  /** An fp32 buffer of n elements from the pool ('send': shared where the backend can send it in place). */
+  private scratch(n: number, use: 'send' | 'recv', zeroed = false): Float32Array {
+    return this.pool.take('fp32', n, use, zeroed) as Float32Array;
   }
 }
 
@@ -216,10 +278,9 @@ function expandHeads(inp: Float32Array, kvOf: readonly number[], R: number, kv: 
   return out;
 }
 
-/** out[R, kv, D] with out[r, j] = sum of inp[r, i] over the i with kvOf[i] = j: expandHeads' adjoint. */
-function reduceHeads(inp: Float32Array, kvOf: readonly number[], R: number, kv: number, D: number): Float32Array {
+/** out[R, kv, D] (zeroed) += for each j the sum of inp[r, i] over the i with kvOf[i] = j: expandHeads' adjoint. */
+function reduceHeads(out: Float32Array, inp: Float32Array, kvOf: readonly number[], R: number, kv: number, D: number): Float32Array {
   const m = kvOf.length;
-  const out = new Float32Array(R * kv * D); // [R, kv, D]
   for (let r = 0; r < R; r++) {
     for (let i = 0; i < m; i++) {
       const to = (r * kv + (kvOf[i] as number)) * D;

@@ -10,7 +10,8 @@
 import type { CommHandle, Communicator } from '../../dist/communicator.js';
 import type { Group } from '../../dist/group.js';
 import type { Span } from './plan.js';
-import { fromWire, toWire, wireAlloc, type WireBuffer, type WireDtype } from './wire.js';
+import { freshWirePool, type WirePool } from './payload-pool.js';
+import { fromWire, toWire, type WireBuffer, type WireDtype } from './wire.js';
 
 /** The geometry of one all-to-all: token shards of every rank and head spans of every rank. */
 export interface A2ALayout {
@@ -53,6 +54,11 @@ export function isEqualSplit(l: A2ALayout): boolean {
   return l.tokenCounts.every((n) => n === n0) && l.spans.every((s) => s.count === c0);
 }
 
+/** Whether headToSeqStart sends its input as it is (B = 1, fp32 wire) rather than a packed copy. */
+export function headToSeqSendsInput(l: A2ALayout): boolean {
+  return l.B === 1 && (l.wire ?? 'fp32') === 'fp32';
+}
+
 function start(
   comm: Communicator, group: Group, l: A2ALayout, send: WireBuffer, sendCounts: number[],
   recv: WireBuffer, recvCounts: number[],
@@ -77,10 +83,15 @@ function checkSizes(l: A2ALayout, group: Group, seq: Float32Array, head: Float32
 
 /**
  * Starts out[B, N, c_me, D] = the heads spans[me] of every rank's inp[B, n_r, Hs, D]. inp may be
- * reused once start returns only on backends that copy at start; call finish() before reading out.
+ * reused once start returns; call finish() before reading out. The packed send buffer and any
+ * receive scratch come from pool and go back to it in finish(). shareSend packs into a shared
+ * buffer that peers read in place, so finish() also waits until every peer has read it: worth it
+ * when finish() follows at once, not when the caller computes in between while peers may not
+ * enter a collective call to read it.
  */
 export function seqToHeadStart(
-  comm: Communicator, group: Group, l: A2ALayout, out: Float32Array, inp: Float32Array,
+  comm: Communicator, group: Group, l: A2ALayout, out: Float32Array, inp: Float32Array, pool: WirePool = freshWirePool,
+  shareSend = true,
 ): PendingA2A {
   checkSizes(l, group, inp, out, 'sequence-to-head');
   const me = group.index;
@@ -88,7 +99,7 @@ export function seqToHeadStart(
   const n = at(l.tokenCounts, me);
   const counts = seqToHeadCounts(l, me);
   const wire = l.wire ?? 'fp32';
-  const send = wireAlloc(wire, counts.send.reduce((a, b) => a + b, 0)); // blocks [B, n_me, c_j, D] by destination j
+  const send = pool.take(wire, counts.send.reduce((a, b) => a + b, 0), shareSend ? 'send' : 'recv'); // blocks [B, n_me, c_j, D] by destination j
   let o = 0;
   for (const s of l.spans) {
     const w = s.count * D;
@@ -98,7 +109,7 @@ export function seqToHeadStart(
   }
   // With B = 1 and an fp32 wire the blocks from each source are consecutive token rows of out: receive in place.
   const direct = B === 1 && wire === 'fp32';
-  const recv = direct ? out : wireAlloc(wire, out.length); // blocks [B, n_i, c_me, D] by source i
+  const recv = direct ? out : pool.take(wire, out.length, 'recv'); // blocks [B, n_i, c_me, D] by source i
   const handle = start(comm, group, l, send, counts.send, recv, counts.recv);
   const c = at(l.spans, me).count;
   const N = out.length / (B * c * D);
@@ -106,6 +117,8 @@ export function seqToHeadStart(
     handle,
     finish(): void {
       handle.waitSync();
+      // Every peer has read the send buffer once the handle completes.
+      pool.give(send);
       if (direct) return;
       let r = 0;
       l.tokenCounts.forEach((ni, i) => {
@@ -114,6 +127,7 @@ export function seqToHeadStart(
         fromWire(out, at(l.tokenOffsets, i) * c * D, N * c * D, recv, r, B, rowLen);
         r += B * rowLen;
       });
+      pool.give(recv);
     },
   };
 }
@@ -121,9 +135,11 @@ export function seqToHeadStart(
 /**
  * Starts out[B, n_me, Hs, D] from every rank's inp[B, N, c_r, D]: head h of out is the sum of
  * what the ranks whose span holds h computed for this rank's tokens (one rank, unless spans overlap).
+ * With B = 1 and an fp32 wire inp itself is sent, so it must stay untouched until finish() (and is
+ * read in place by peers when it came from allocShared); otherwise it is packed into a buffer from pool.
  */
 export function headToSeqStart(
-  comm: Communicator, group: Group, l: A2ALayout, out: Float32Array, inp: Float32Array,
+  comm: Communicator, group: Group, l: A2ALayout, out: Float32Array, inp: Float32Array, pool: WirePool = freshWirePool,
 ): PendingA2A {
   checkSizes(l, group, out, inp, 'head-to-sequence');
   const me = group.index;
@@ -134,9 +150,10 @@ export function headToSeqStart(
   const N = inp.length / (B * c * D);
   const wire = l.wire ?? 'fp32';
   // With B = 1 and an fp32 wire, inp's token rows are already grouped by destination: send it as it is.
+  const packed = !headToSeqSendsInput(l);
   let send: WireBuffer = inp; // blocks [B, n_j, c_me, D] by destination j
-  if (B > 1 || wire !== 'fp32') {
-    send = wireAlloc(wire, inp.length);
+  if (packed) {
+    send = pool.take(wire, inp.length, 'send');
     let o = 0;
     l.tokenCounts.forEach((nj, j) => {
       const rowLen = nj * c * D;
@@ -145,13 +162,14 @@ export function headToSeqStart(
       o += B * rowLen;
     });
   }
-  const recv = wireAlloc(wire, counts.send.reduce((a, b) => a + b, 0)); // blocks [B, n_me, c_i, D] by source i
+  const recv = pool.take(wire, counts.send.reduce((a, b) => a + b, 0), 'recv'); // blocks [B, n_me, c_i, D] by source i
   const handle = start(comm, group, l, send, counts.recv, recv, counts.send);
   const overlap = spansOverlap(l.spans, Hs);
   return {
     handle,
     finish(): void {
       handle.waitSync();
+      if (packed) pool.give(send);
       if (overlap) out.fill(0);
       let r = 0;
       for (const s of l.spans) {
@@ -160,6 +178,7 @@ export function headToSeqStart(
         fromWire(out, s.start * D, Hs * D, recv, r, B * n, w, overlap);
         r += B * n * w;
       }
+      pool.give(recv);
     },
   };
 }
