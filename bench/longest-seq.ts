@@ -155,13 +155,16 @@ async function main(): Promise<void> {
   }
   const merge = arg('merge-budget');
   if (merge !== undefined) {
-    // Budget rows of another run (same budget) replace this run's rows of the same strategies.
+    // Budget rows of another run (same budget) replace this run's rows of the same strategies; new ones are added.
     const dir = out ?? 'docs/bench';
     const path = join(dir, 'longest-seq.json');
     const r = JSON.parse(readFileSync(path, 'utf8')) as LongestSeqResult;
     const o = JSON.parse(readFileSync(merge, 'utf8')) as LongestSeqResult;
     if (!r.budget || !o.budget || r.budget.bytes !== o.budget.bytes) throw new Error('--merge-budget: both runs need a budget section with the same budget');
-    const rows = r.budget.rows.map((x) => o.budget?.rows.find((y) => y.key === x.key) ?? x);
+    const rows = [
+      ...r.budget.rows.map((x) => o.budget?.rows.find((y) => y.key === x.key) ?? x),
+      ...o.budget.rows.filter((y) => !r.budget?.rows.some((x) => x.key === y.key)),
+    ];
     const merged = { ...r, budget: { bytes: r.budget.bytes, rows }, command: `${r.command}; rows ${o.budget.rows.map((x) => x.key).join(', ')} from \`${o.command}\``, wallS: r.wallS };
     writeFileSync(path, `${JSON.stringify(merged, null, 1)}\n`);
     log(`merged into ${path}; rewrote ${writeLongestSeqReport(merged, dir)}`);
