@@ -148,8 +148,8 @@ export function bandwidthReport(s: BwSummary): { markdown: string; charts: Map<s
     `Measured ${s.date.slice(0, 16).replace('T', ' ')} UTC with \`node dist/bench/comm-bandwidth.js${s.quick ? ' --quick' : ''}\` ` +
       `(${(s.wallS / 60).toFixed(1)} min; built with \`npx tsc -p tsconfig.json\`).`,
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB.toFixed(1)} GiB RAM; Node ${m.node}; Open MPI ${openMpiVersion()}. ` +
-      `The machine was shared with other engineers' builds and runs (load average ${fmt(s.loadStart, 2)} at start, ` +
-      `${fmt(s.loadEnd, 2)} at end), so absolute figures are noisy; every column comes from the same run, interleaved.`,
+      `Load average ${fmt(s.loadStart, 2)} at start, ${fmt(s.loadEnd, 2)} at end (2 cores: above 1 means other work ` +
+      'shared them); every column comes from the same run, interleaved.',
     '',
     '**What is measured.** Payload S is the per-rank buffer as nccl-tests counts it: allToAll sends S and receives S ' +
       '(blocks of S/P per member), allGather receives S and sends S/P. Each repetition starts from a barrier; its time ' +

@@ -20,7 +20,8 @@ export function caseLayers(o: Pick<BenchOptions, 'modelLayers' | 'steps'>, mode:
   const bench = {
     sequence_parallel_size: P,
     data_parallel_size: 1,
-    sequence_parallel: { mode },
+    // A ring size given for hybrid does not apply to a plain ring, which spans all P ranks.
+    sequence_parallel: mode === 'ring' ? { mode, ring_size: 'auto' } : { mode },
     data: { seq_len: N, val_fraction: 0, val_every: 0, pack_documents: false },
     model: { max_seq_len: N },
     train: { steps: o.steps + 1, backend: 'threads', out_dir: outDir, run_name: `${mode}-p${P}-n${N}`, checkpoint_every: 0, init_from: null },
