@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { accountingBytes, findMaxSeq, withSeqLen } from '../src/train/max-seq.js';
-import { longestUnder } from './longest-seq-fit.js';
+import { longestUnder } from '../src/train/max-seq.js';
 import { processProbe } from '../src/train/max-seq-probe.js';
 import { setupConfig, type Setup } from './longest-seq-configs.js';
 

@@ -1,7 +1,7 @@
 // Peak memory per rank against tokens per rank: a least-squares line through real steps, its
 // residuals, and the longest sequence a budget allows by the line and by the accounting alone.
 import type { UlyssesConfig } from '../src/train/config.js';
-import { accountingBytes } from '../src/train/max-seq.js';
+import { accountingBytes, longestUnder } from '../src/train/max-seq.js';
 
 export interface LineFit {
   /** Bytes per rank before any token. */
@@ -30,20 +30,6 @@ export function fitLine(points: readonly (readonly [number, number])[]): LineFit
   const a = my - b * mx;
   const residuals = points.map(([x, y]) => ({ x, y, fit: a + b * x, rel: (y - (a + b * x)) / y }));
   return { a, b, residuals, maxRelResidual: Math.max(...residuals.map((r) => Math.abs(r.rel))) };
-}
-
-/** Largest multiple of g with f(N) <= budget, for f increasing in N; 0 when g does not fit. */
-export function longestUnder(f: (N: number) => number, budget: number, g: number): number {
-  if (f(g) > budget) return 0;
-  let lo = 1;
-  let hi = 2;
-  while (f(hi * g) <= budget && hi < 2 ** 30) hi *= 2;
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (f(mid * g) <= budget) lo = mid;
-    else hi = mid;
-  }
-  return lo * g;
 }
 
 /** The longest N (a multiple of 64·P) whose fitted per-rank peak a + b·N/P stays within budget. */

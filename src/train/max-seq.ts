@@ -55,7 +55,7 @@ export function accountingBytes(c: UlyssesConfig, N: number): number {
 }
 
 /** Largest multiple of g with f(N) <= budget, for f increasing in N; 0 when even g does not fit. */
-function longestUnder(f: (N: number) => number, budget: number, g: number): number {
+export function longestUnder(f: (N: number) => number, budget: number, g: number): number {
   if (f(g) > budget) return 0;
   let lo = 1;
   let hi = 2;
