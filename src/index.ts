@@ -27,6 +27,10 @@ export { hfConfig, hfStateDict, toHfName, fromHfName } from './nn/hf-export.js';
 // Distributed runtime
 export * as dist from './dist/index.js';
 
+// Ulysses sequence parallelism (DistributedAttention around any local attention core) and ZeRO 1-3
+export * as ulysses from './parallel/ulysses/index.js';
+export * as zero from './parallel/zero/index.js';
+
 // Ring attention (zigzag context parallelism) and hybrid Ulysses x ring (USP)
 export * as ring from './parallel/ring/index.js';
 export * as usp from './parallel/usp/index.js';
