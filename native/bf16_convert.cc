@@ -9,16 +9,6 @@
 
 namespace ulysses {
 
-static uint16_t* u16_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (i >= info.Length() || !info[i].IsTypedArray() ||
-      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + ": expected a Uint16Array of bf16 bits");
-  }
-  return info[i].As<Napi::Uint16Array>().Data();
-}
-
-static size_t u16_len(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Uint16Array>().ElementLength(); }
-
 // Last element index + 1 touched by rows of rowLen with a stride, starting at off.
 static size_t extent(int64_t off, int64_t rows, int64_t rowLen, int64_t stride) {
   return rows == 0 || rowLen == 0 ? 0 : (size_t)(off + (rows - 1) * stride + rowLen);
@@ -31,12 +21,11 @@ static inline uint16_t round_bf16(uint32_t b) {
 }
 
 static void F32ToBf16Rows(const Napi::CallbackInfo& info) {
-  uint16_t* dst = u16_arg(info, 0, "dst");
   int64_t dOff = int_arg(info, 1, "dOff");
   int64_t sOff = int_arg(info, 3, "sOff"), rows = int_arg(info, 4, "rows"), rowLen = int_arg(info, 5, "rowLen");
   int64_t sStride = int_arg(info, 6, "sStride");
+  uint16_t* dst = u16_arg(info, 0, "dst", extent(dOff, rows, rowLen, rowLen));
   const float* src = f32_arg(info, 2, "src", extent(sOff, rows, rowLen, sStride));
-  if (u16_len(info, 0) < extent(dOff, rows, rowLen, rowLen)) throw Napi::RangeError::New(info.Env(), "f32ToBf16Rows: dst too short");
   for (int64_t r = 0; r < rows; r++) {
     const float* s = src + sOff + r * sStride;
     uint16_t* d = dst + dOff + r * rowLen;
@@ -53,8 +42,7 @@ static void Bf16ToF32Rows(const Napi::CallbackInfo& info) {
   int64_t sOff = int_arg(info, 4, "sOff"), rows = int_arg(info, 5, "rows"), rowLen = int_arg(info, 6, "rowLen");
   bool add = bool_arg(info, 7, "add");
   float* dst = f32_arg(info, 0, "dst", extent(dOff, rows, rowLen, dStride));
-  const uint16_t* src = u16_arg(info, 3, "src");
-  if (u16_len(info, 3) < extent(sOff, rows, rowLen, rowLen)) throw Napi::RangeError::New(info.Env(), "bf16ToF32Rows: src too short");
+  const uint16_t* src = u16_arg(info, 3, "src", extent(sOff, rows, rowLen, rowLen));
   for (int64_t r = 0; r < rows; r++) {
     const uint16_t* s = src + sOff + r * rowLen;
     float* d = dst + dOff + r * dStride;

@@ -30,20 +30,6 @@ static SbgemmFn find_sbgemm() {
   return fn;
 }
 
-// Reads argument i as a Uint16Array (bf16 bits) with at least `need` elements.
-static const uint16_t* bf16_arg(const Napi::CallbackInfo& info, size_t i, const char* name, size_t need) {
-  if (i >= info.Length() || !info[i].IsTypedArray() ||
-      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + ": expected a Uint16Array of bf16 bits");
-  }
-  auto a = info[i].As<Napi::Uint16Array>();
-  if (a.ElementLength() < need) {
-    throw Napi::RangeError::New(info.Env(), std::string(name) + ": has " + std::to_string(a.ElementLength()) +
-                                                " elements, the shape needs " + std::to_string(need));
-  }
-  return a.Data();
-}
-
 // dst[rows, cols] (dense) = fp32 of src[rows, cols] with row stride ld: bf16 is the top half of fp32.
 static void widen(float* dst, const uint16_t* src, int64_t rows, int64_t cols, int64_t ld) {
   for (int64_t r = 0; r < rows; r++) {
@@ -55,33 +41,22 @@ static void widen(float* dst, const uint16_t* src, int64_t rows, int64_t cols, i
 
 // sbgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
 static void Sbgemm(const Napi::CallbackInfo& info) {
-  bool ta = bool_arg(info, 0, "transA");
-  bool tb = bool_arg(info, 1, "transB");
-  int64_t M = int_arg(info, 2, "M"), N = int_arg(info, 3, "N"), K = int_arg(info, 4, "K");
-  float alpha = (float)num_arg(info, 5, "alpha");
-  int64_t lda = int_arg(info, 7, "lda"), ldb = int_arg(info, 9, "ldb"), ldc = int_arg(info, 12, "ldc");
-  float beta = (float)num_arg(info, 10, "beta");
-  int64_t aRows = ta ? K : M, aCols = ta ? M : K;
-  int64_t bRows = tb ? N : K, bCols = tb ? K : N;
-  if (lda < aCols || ldb < bCols || ldc < N) {
-    throw Napi::RangeError::New(info.Env(), "sbgemm: leading dimension smaller than the row length");
-  }
-  auto need = [](int64_t rows, int64_t cols, int64_t ld) { return rows == 0 ? 0 : (size_t)((rows - 1) * ld + cols); };
-  const uint16_t* A = bf16_arg(info, 6, "A", need(aRows, aCols, lda));
-  const uint16_t* B = bf16_arg(info, 8, "B", need(bRows, bCols, ldb));
-  float* C = f32_arg(info, 11, "C", need(M, N, ldc));
-  if (M == 0 || N == 0) return;
-  CBLAS_TRANSPOSE opA = ta ? CblasTrans : CblasNoTrans, opB = tb ? CblasTrans : CblasNoTrans;
+  GemmArgs g = gemm_args(info, "sbgemm");
+  const uint16_t* A = u16_arg(info, 6, "A", g.needA);
+  const uint16_t* B = u16_arg(info, 8, "B", g.needB);
+  float* C = f32_arg(info, 11, "C", g.needC);
+  if (g.M == 0 || g.N == 0) return;
+  CBLAS_TRANSPOSE opA = g.ta ? CblasTrans : CblasNoTrans, opB = g.tb ? CblasTrans : CblasNoTrans;
   if (SbgemmFn fn = find_sbgemm()) {
-    fn(CblasRowMajor, opA, opB, (blasint)M, (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C,
-       (blasint)ldc);
+    fn(CblasRowMajor, opA, opB, (blasint)g.M, (blasint)g.N, (blasint)g.K, g.alpha, A, (blasint)g.lda, B, (blasint)g.ldb,
+       g.beta, C, (blasint)g.ldc);
     return;
   }
-  std::vector<float> a((size_t)(aRows * aCols)), b((size_t)(bRows * bCols));  // A, B as stored, dense fp32
-  widen(a.data(), A, aRows, aCols, lda);
-  widen(b.data(), B, bRows, bCols, ldb);
-  cblas_sgemm(CblasRowMajor, opA, opB, (int)M, (int)N, (int)K, alpha, a.data(), (int)aCols, b.data(), (int)bCols, beta,
-              C, (int)ldc);
+  std::vector<float> a((size_t)(g.aRows * g.aCols)), b((size_t)(g.bRows * g.bCols));  // A, B as stored, dense fp32
+  widen(a.data(), A, g.aRows, g.aCols, g.lda);
+  widen(b.data(), B, g.bRows, g.bCols, g.ldb);
+  cblas_sgemm(CblasRowMajor, opA, opB, (int)g.M, (int)g.N, (int)g.K, g.alpha, a.data(), (int)g.aCols, b.data(),
+              (int)g.bCols, g.beta, C, (int)g.ldc);
 }
 
 // sbgemmProvider(): "openblas" when the library's cblas_sbgemm runs, "widen+sgemm" otherwise.
