@@ -7,6 +7,7 @@
         "native/gemm.cc",
         "native/sbgemm.cc",
         "native/bf16_convert.cc",
+        "native/copy.cc",
         "native/attention_forward.cc",
         "native/attention_backward.cc",
         "native/attention_sparse_forward.cc",

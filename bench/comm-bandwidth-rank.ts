@@ -2,9 +2,10 @@
 // (launchThreads, or runSpmd under mpirun): allToAll and allGather of each payload size, each
 // repetition started from a barrier, timed per rank. The payload S is the rank's buffer as
 // nccl-tests count it: allToAll sends and receives S bytes, allGather receives S (sends S/P).
-// After each collective the ranks time its copy floor: the TypedArray copies a threads rank makes
+// After each collective the ranks time its copy floor: the copies (copyPayload) a threads rank makes
 // for it, on all ranks at once, with no communication (what memory bandwidth alone allows).
 import type { Communicator } from '../src/dist/communicator.js';
+import { copyPayload } from '../src/dist/threads/copy.js';
 
 export type BwOp = 'allToAll' | 'allGather';
 
@@ -26,7 +27,7 @@ export interface BwOpResult {
   readonly bytes: number;
   /** Per repetition, when this rank left the barrier and when the call returned (ms, a clock every rank shares). */
   readonly spans: [number, number][];
-  /** The same for the copy floor: the TypedArray copies a threads rank makes for the call, no communication. */
+  /** The same for the copy floor: the copies a threads rank makes for the call, no communication. */
   readonly floorSpans: [number, number][];
   /** Bytes to and from other ranks per call, from the communicator's accounting. */
   readonly sentPerCall: number;
@@ -112,9 +113,9 @@ export function main(comm: Communicator, args: BwArgs): BwRankResult {
       for (let k = 0; k < reps; k++) {
         comm.barrier(world);
         const t0 = clock();
-        scratch.set(send.subarray(0, own));
-        recv.set(send.subarray(0, self));
-        recv.set((shared ? send : scratch).subarray(0, out), self);
+        copyPayload(scratch, send.subarray(0, own));
+        copyPayload(recv, send.subarray(0, self));
+        copyPayload(recv, (shared ? send : scratch).subarray(0, out), self);
         floorSpans.push([t0, clock()]);
       }
       const calls = c?.calls ?? 1;

@@ -37,6 +37,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_gemm(env, exports);
   register_sbgemm(env, exports);
   register_bf16_convert(env, exports);
+  register_copy(env, exports);
   register_attention_forward(env, exports);
   register_attention_backward(env, exports);
   register_norms(env, exports);

@@ -125,5 +125,6 @@ void register_crossentropy(Napi::Env env, Napi::Object exports);
 void register_adamw(Napi::Env env, Napi::Object exports);
 void register_rope(Napi::Env env, Napi::Object exports);
 void register_mpi(Napi::Env env, Napi::Object exports);
+void register_copy(Napi::Env env, Napi::Object exports);
 
 }  // namespace ulysses

@@ -19,6 +19,7 @@ import { CommMismatchError } from '../errors.js';
 import type { CollectiveCall } from '../plan.js';
 import type { Group } from '../group.js';
 import type { Descriptor, GroupKey, Mailbox, Post } from './mailbox.js';
+import { copyPayload } from './copy.js';
 import { describeCall, mismatch } from './match.js';
 import { planPost } from './post-plan.js';
 import { ReduceScratch, reduceChunks } from './reduce.js';
@@ -211,11 +212,11 @@ export class ThreadsOp {
     if (recv) {
       if (name === 'allToAll' || name === 'allToAllV') {
         const start = p.offsets[me] as number;
-        recv.set(this.#peerData(j).subarray(start, start + (p.counts[me] as number)), this.#recvOff[j] as number);
+        copyPayload(recv, this.#peerData(j).subarray(start, start + (p.counts[me] as number)), this.#recvOff[j] as number);
       } else if (name === 'allGather') {
-        recv.set(this.#peerData(j).subarray(0, this.#desc.counts[j] as number), this.#recvOff[j] as number);
+        copyPayload(recv, this.#peerData(j).subarray(0, this.#desc.counts[j] as number), this.#recvOff[j] as number);
       } else if ((name === 'broadcast' && j === this.#a.peer) || (name === 'sendRecv' && j === this.#a.src)) {
-        recv.set(this.#peerData(j).subarray(0, recv.length));
+        copyPayload(recv, this.#peerData(j).subarray(0, recv.length));
       }
     }
     this.#ctx.mailbox.ack(this.#gs.group.ranks[j] as number, this.#found[j] as number);
@@ -250,7 +251,7 @@ export class ThreadsOp {
     ranks.forEach((_, j) => {
       const c = this.#desc.counts[j] as number;
       const redOff = this.#posts[j]?.redOff ?? this.#desc.n;
-      recv.set(this.#peerData(j).subarray(redOff, redOff + c), off[j] as number);
+      copyPayload(recv, this.#peerData(j).subarray(redOff, redOff + c), off[j] as number);
     });
     this.#finish();
   }

@@ -5,6 +5,7 @@
 // overlapping send does not overwrite data before it is staged.
 import { prefixOffsets } from '../collective-args.js';
 import type { Payload } from '../communicator.js';
+import { copyPayload } from './copy.js';
 import type { CollectiveCall } from '../plan.js';
 
 export interface PostPlan {
@@ -56,7 +57,7 @@ export function planPost(
   if ((name === 'allToAll' || name === 'allToAllV') && send && recv) {
     const sendOff = prefixOffsets(counts);
     const selfCopy = (): void =>
-      recv.set(send.subarray(sendOff[me] as number, sendOff[me + 1] as number), prefixOffsets(a.recvCounts)[me] as number);
+      copyPayload(recv, send.subarray(sendOff[me] as number, sendOff[me + 1] as number), prefixOffsets(a.recvCounts)[me] as number);
     if (inPlace) return { ...NOTHING, offsets: sendOff, inPlace, selfCopy };
     // Staged, peers' blocks are packed without this rank's own block, which went straight to recv.
     const packed: number[] = [];
@@ -66,40 +67,40 @@ export function planPost(
       if (j !== me) staged += c;
     });
     const fill = (dst: Payload): void => counts.forEach((c, j) => {
-      if (j !== me) dst.set(send.subarray(sendOff[j] as number, (sendOff[j] as number) + c), packed[j] as number);
+      if (j !== me) copyPayload(dst, send.subarray(sendOff[j] as number, (sendOff[j] as number) + c), packed[j] as number);
     });
     return { ...NOTHING, staged, fill, offsets: packed, selfCopy };
   }
   if (name === 'allGather' && send && recv) {
-    const selfCopy = (): void => recv.set(send, prefixOffsets(counts)[me] as number);
+    const selfCopy = (): void => copyPayload(recv, send, prefixOffsets(counts)[me] as number);
     if (inPlace) return { ...NOTHING, inPlace, selfCopy };
-    return { ...NOTHING, staged: send.length, fill: (dst) => dst.set(send), selfCopy };
+    return { ...NOTHING, staged: send.length, fill: (dst) => copyPayload(dst, send), selfCopy };
   }
   if ((name === 'reduceScatter' || name === 'allReduce') && size === 1) {
     // A group of one reduces nothing (one bf16 value rounds to itself): the result is the input.
-    if (name === 'reduceScatter' && send && recv) return { ...NOTHING, selfCopy: () => recv.set(send) };
+    if (name === 'reduceScatter' && send && recv) return { ...NOTHING, selfCopy: () => copyPayload(recv, send) };
     return NOTHING;
   }
   if (name === 'reduceScatter' && send) {
     const offsets = prefixOffsets(counts);
     if (inPlace) return { ...NOTHING, offsets, inPlace };
-    return { ...NOTHING, staged: send.length, fill: (dst) => dst.set(send), offsets };
+    return { ...NOTHING, staged: send.length, fill: (dst) => copyPayload(dst, send), offsets };
   }
   if (name === 'allReduce' && recv) {
     // The input, then room for this rank's reduced chunk, which peers read in phase 2.
     return {
-      ...NOTHING, staged: recv.length + (counts[me] as number), fill: (dst) => dst.set(recv),
+      ...NOTHING, staged: recv.length + (counts[me] as number), fill: (dst) => copyPayload(dst, recv),
       offsets: prefixOffsets(counts), redOff: recv.length,
     };
   }
   if (name === 'broadcast' && recv && me === a.peer && size > 1) {
     if (inPlace) return { ...NOTHING, inPlace };
-    return { ...NOTHING, staged: recv.length, fill: (dst) => dst.set(recv) };
+    return { ...NOTHING, staged: recv.length, fill: (dst) => copyPayload(dst, recv) };
   }
   if (name === 'sendRecv' && send && a.peer >= 0) {
-    if (a.peer === me) return { ...NOTHING, selfCopy: () => recv?.set(send) };
+    if (a.peer === me) return { ...NOTHING, selfCopy: () => { if (recv) copyPayload(recv, send); } };
     if (inPlace) return { ...NOTHING, inPlace };
-    return { ...NOTHING, staged: send.length, fill: (dst) => dst.set(send) };
+    return { ...NOTHING, staged: send.length, fill: (dst) => copyPayload(dst, send) };
   }
   return NOTHING;
 }

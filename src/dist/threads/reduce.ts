@@ -2,6 +2,7 @@
 // every backend run gives the same bits. bf16 chunks are widened to fp32 first and rounded once.
 import type { Payload, ReduceOp } from '../communicator.js';
 import { bf16ArrayToF32, f32ArrayToBf16 } from '../../tensor/bf16.js';
+import { copyPayload } from './copy.js';
 
 /** acc = acc (op) src, element-wise; max propagates NaN. */
 function combine(acc: Float32Array, src: Float32Array, op: ReduceOp): void {
@@ -38,7 +39,7 @@ export function reduceChunks(out: Payload, sources: readonly Payload[], op: Redu
   const n = out.length;
   if (out instanceof Float32Array) {
     sources.forEach((src, j) => {
-      if (j === 0) out.set(src as Float32Array);
+      if (j === 0) copyPayload(out, src);
       else combine(out, src as Float32Array, op);
     });
     return;

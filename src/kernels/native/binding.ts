@@ -27,6 +27,8 @@ export interface NativeAddon {
   bf16ToF32Rows(
     dst: Float32Array, dOff: number, dStride: number, src: Uint16Array, sOff: number, rows: number, rowLen: number, add: boolean,
   ): void;
+  /** dst[dstOffset + i] = src[i] for i < src.length, as one memcpy (same element type; either may lie on a SharedArrayBuffer). */
+  copyInto<T extends Float32Array | Uint16Array>(dst: T, dstOffset: number, src: T): void;
   layernorm_forward(
     out: Float32Array, mean: Float32Array, rstd: Float32Array,
     inp: Float32Array, weight: Float32Array, bias: Float32Array, N: number, C: number, eps: number,
