@@ -125,3 +125,12 @@ export function loadNativeAddon(): NativeAddon {
   }
   return cached;
 }
+
+/** The addon, or null when it is not built or fails to load (for callers with a TypeScript fallback). */
+export function optionalNativeAddon(): NativeAddon | null {
+  try {
+    return loadNativeAddon();
+  } catch {
+    return null;
+  }
+}

@@ -3,7 +3,7 @@
 // packing and unpacking (in the native addon when it is built, else in TypeScript), so no
 // whole-tensor fp32 copy is made. fp32 -> bf16 rounds to nearest even (NaN stays a quiet NaN), as
 // src/tensor/bf16.ts; bf16 -> fp32 is exact.
-import { loadNativeAddon, type NativeAddon } from '../../kernels/native/binding.js';
+import { optionalNativeAddon, type NativeAddon } from '../../kernels/native/binding.js';
 
 /** What an all-to-all payload holds: fp32 values, or bf16 bit patterns. */
 export type WireDtype = 'fp32' | 'bf16';
@@ -20,13 +20,7 @@ let addon: NativeAddon | null | undefined;
 
 /** The native converters, or null when the addon is not built (the TypeScript loops run instead). */
 function native(): NativeAddon | null {
-  if (addon === undefined) {
-    try {
-      addon = loadNativeAddon();
-    } catch {
-      addon = null;
-    }
-  }
+  if (addon === undefined) addon = optionalNativeAddon();
   return addon;
 }
 
