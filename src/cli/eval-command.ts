@@ -68,6 +68,26 @@ function readReport(path: string): EvalReport {
   return rep as EvalReport;
 }
 
+function chartMetric(f: Pick<EvalFlags, 'chartMetric'>): 'exact' | 'bytes' {
+  const metric = f.chartMetric ?? 'exact';
+  if (metric !== 'exact' && metric !== 'bytes') throw new ConfigError(`--chart-metric must be "exact" or "bytes", got ${JSON.stringify(metric)}`);
+  return metric;
+}
+
+function writeChart(path: string, reports: readonly EvalReport[], taskName: string, metric: 'exact' | 'bytes'): void {
+  const panels: ChartPanel[] = reports.map((r) => ({ label: r.label, grid: r, trainedSeqLen: r.trained_seq_len ?? null }));
+  const what = metric === 'exact' ? 'exact-match accuracy' : 'share of answer bytes right';
+  writeFileSync(path, evalChartSvg(panels, `${taskName}: ${what} by sequence length and depth`, metric));
+}
+
+/** `ulysses eval` without --checkpoint: redraws earlier `--json` results (--compare) as one --chart. */
+export function chartEvalReports(f: Omit<EvalFlags, 'checkpoint'>): void {
+  if (!f.chart || !f.compare || f.compare.length === 0) {
+    throw new ConfigError('--checkpoint is required, unless --chart redraws earlier results given with --compare');
+  }
+  writeChart(f.chart, f.compare.map(readReport), taskByName(f.task).name, chartMetric(f));
+}
+
 export function runEval(f: EvalFlags, print: (line: string) => void): EvalReport {
   const task = taskByName(f.task);
   const lengths = parseNumberList('--lengths', f.lengths, true);
@@ -78,8 +98,7 @@ export function runEval(f: EvalFlags, print: (line: string) => void): EvalReport
   // Refused before the checkpoint loads; the length bound is the model's, checked once it is built.
   checkEvalOptions(task, { lengths, depths, samples, seed }, Number.MAX_SAFE_INTEGER);
   const compare = (f.compare ?? []).map(readReport);
-  const metric = f.chartMetric ?? 'exact';
-  if (metric !== 'exact' && metric !== 'bytes') throw new ConfigError(`--chart-metric must be "exact" or "bytes", got ${JSON.stringify(metric)}`);
+  const metric = chartMetric(f);
   const kernels = kernelsFor(f.kernels, f.threads === undefined ? availableParallelism() : nonNegativeInt('--threads', f.threads));
   const { model, trainedSeqLen } = loadEvalModel(f.checkpoint, kernels, Math.max(...lengths, 1));
   const quiet = f.json === true;
@@ -100,11 +119,7 @@ export function runEval(f: EvalFlags, print: (line: string) => void): EvalReport
   if (quiet) print(JSON.stringify(report, null, 2));
   else print(`exact match:\n${formatEvalGrid(grid)}\nanswer bytes right:\n${formatEvalGrid(grid, 'bytes')}`);
   if (typeof f.json === 'string') writeFileSync(f.json, `${JSON.stringify(report, null, 2)}\n`);
-  if (f.chart) {
-    const panels: ChartPanel[] = [...compare, report].map((r) => ({ label: r.label, grid: r, trainedSeqLen: r.trained_seq_len ?? null }));
-    const what = metric === 'exact' ? 'exact-match accuracy' : 'share of answer bytes right';
-    writeFileSync(f.chart, evalChartSvg(panels, `${task.name}: ${what} by sequence length and depth`, metric));
-  }
+  if (f.chart) writeChart(f.chart, [...compare, report], task.name, metric);
   return report;
 }
 
@@ -112,7 +127,7 @@ export function addEvalCommand(program: Command): void {
   program
     .command('eval')
     .description('accuracy of a checkpoint on a generated long-range task (passkey, recall, copy) by sequence length and depth')
-    .requiredOption('--checkpoint <dir>', 'checkpoint folder, e.g. runs/<name>/checkpoint')
+    .option('--checkpoint <dir>', 'checkpoint folder, e.g. runs/<name>/checkpoint (leave out to redraw --compare results as --chart)')
     .option('--task <name>', 'passkey, recall or copy', 'passkey')
     .option('--lengths <list>', 'comma-separated sequence lengths in tokens (a llama model runs beyond its training length)', '1024,2048,4096,8192')
     .option('--depths <list>', 'comma-separated depths in [0, 1] of the hidden item (0 = start, 1 = just before the question)', '0,0.25,0.5,0.75,1')
@@ -125,5 +140,9 @@ export function addEvalCommand(program: Command): void {
     .option('--chart-metric <m>', '"exact" (every answer byte right) or "bytes" (share of answer bytes right) in --chart', 'exact')
     .option('--kernels <kind>', '"native" or "reference"', 'native')
     .option('--threads <n>', 'kernel and BLAS threads (default: all cores)')
-    .action((f: EvalFlags) => runCommand(() => void runEval(f, (line) => console.log(line))));
+    .action((f: Partial<EvalFlags> & Omit<EvalFlags, 'checkpoint'>) =>
+      runCommand(() => {
+        if (f.checkpoint === undefined) chartEvalReports(f);
+        else runEval({ ...f, checkpoint: f.checkpoint }, (line) => console.log(line));
+      }));
 }

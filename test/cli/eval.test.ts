@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { runEval, type EvalReport } from '../../src/cli/eval-command.js';
+import { chartEvalReports, runEval, type EvalReport } from '../../src/cli/eval-command.js';
 import type { CausalLM, ForwardResult, TokenBatch } from '../../src/nn/causal-lm.js';
 import type { ModelConfig } from '../../src/nn/model-config.js';
 import { ConfigError } from '../../src/train/errors.js';
@@ -142,6 +142,13 @@ test('ulysses eval on a trained llama checkpoint: runs past max_seq_len, writes 
   assert.equal((readFileSync(chart, 'utf8').match(/<rect x=/g) ?? []).length, 8);
   runEval({ ...flags, chart, chartMetric: 'bytes' }, () => {});
   assert.match(readFileSync(chart, 'utf8'), /share of answer bytes right/);
+  // Without a checkpoint, eval redraws earlier results only.
+  const redrawn = join(root, 'redrawn.svg');
+  const { checkpoint: _unused, ...noCheckpoint } = flags;
+  chartEvalReports({ ...noCheckpoint, chart: redrawn, compare: [json, json], chartMetric: 'bytes' });
+  assert.equal((readFileSync(redrawn, 'utf8').match(/<rect x=/g) ?? []).length, 8);
+  assert.match(readFileSync(redrawn, 'utf8'), /share of answer bytes right/);
+  assert.throws(() => chartEvalReports({ ...noCheckpoint, chart: redrawn }), /--checkpoint is required, unless --chart redraws earlier results given with --compare/);
   assert.throws(() => runEval({ ...flags, chartMetric: 'loss' }, () => {}), /--chart-metric must be "exact" or "bytes", got "loss"/);
   assert.throws(() => runEval({ ...flags, task: 'sudoku' }, () => {}), /unknown task "sudoku"; allowed: passkey, recall, copy/);
   assert.throws(() => runEval({ ...flags, depths: '0,x' }, () => {}), /--depths: "x" is not a number/);
