@@ -164,7 +164,7 @@ export function bandwidthReport(s: BwSummary): { markdown: string; charts: Map<s
       'after the last. The comparison is like for like on the threads backend: a rank copies each byte it sends once ' +
       '(into its staging buffer) and each byte it receives once (out of the peer\'s), so 100% means a rank copies as fast ' +
       'as one thread copying alone; from 64 KiB up the backend copies with one native memcpy (`copyPayload`), since V8 ' +
-      'copies typed arrays on a SharedArrayBuffer at about half that speed. **Copy floor** = the time of those same ' +
+      'copies typed arrays on a SharedArrayBuffer up to 45% slower for large payloads. **Copy floor** = the time of those same ' +
       'copies (send part into a scratch buffer, own block, the received part out of it) done by every rank at once after a barrier, with no ' +
       'communication: what memory bandwidth and cores allow the threads design; "of floor" = floor time / collective ' +
       'time. The MPI backend can beat it (Open MPI moves large messages with fewer copies). **threads+shared** is the ' +
