@@ -21,7 +21,7 @@ import type { Group } from '../group.js';
 import type { Descriptor, GroupKey, Mailbox, Post } from './mailbox.js';
 import { copyPayload } from './copy.js';
 import { describeCall, mismatch } from './match.js';
-import { planPost } from './post-plan.js';
+import { planPost, type PostPlan } from './post-plan.js';
 import { ReduceScratch, reduceChunks } from './reduce.js';
 import type { Staging, StagingViews } from './staging.js';
 
@@ -70,6 +70,7 @@ export class ThreadsOp {
   /** Where each member's part lands in recv (all-to-all, all-gather). */
   #recvOff: readonly number[] = [];
   #phase: 'find' | 'reduced' | 'drain' | 'done' = 'find';
+  #postPlan: PostPlan | undefined;
 
   constructor(ctx: OpContext, args: CollectiveCall, gs: OpGroup, seq: number) {
     this.#ctx = ctx;
@@ -105,13 +106,24 @@ export class ThreadsOp {
     return this.#inPlace?.buffer ?? null;
   }
 
+  /** Bytes this call copies into its slot's staging buffer (0 when it stages nothing). */
+  get stagingBytes(): number {
+    const plan = this.#plan();
+    return plan.inPlace || !plan.fill ? 0 : plan.staged * (this.#a.dtype === 'fp32' ? 4 : 2);
+  }
+
+  #plan(): PostPlan {
+    const staging = this.#ctx.staging;
+    this.#postPlan ??= planPost(this.#a, this.#gs.group.index, this.#gs.group.ranks.length, this.#desc.counts, (p) => staging.sharedId(p.buffer) > 0);
+    return this.#postPlan;
+  }
+
   /** Stages the send data in `slot` (or offers the shared send buffer), does the self part, and publishes. */
   post(slot: number): void {
     const { name, dtype } = this.#a;
     const me = this.#gs.group.index;
-    const size = this.#gs.group.ranks.length;
     const staging = this.#ctx.staging;
-    const plan = planPost(this.#a, me, size, this.#desc.counts, (p) => staging.sharedId(p.buffer) > 0);
+    const plan = this.#plan();
     if (name === 'allToAll' || name === 'allToAllV') this.#recvOff = prefixOffsets(this.#a.recvCounts);
     else if (name === 'allGather') this.#recvOff = prefixOffsets(this.#desc.counts);
     let gen = 0;

@@ -61,6 +61,11 @@ export class Staging {
     (this.#channel as unknown as { unref?: () => void }).unref?.();
   }
 
+  /** Bytes the staging buffer of this rank's `slot` holds now (0 before its first use). */
+  capacity(slot: number): number {
+    return this.#own[slot]?.u16.byteLength ?? 0;
+  }
+
   /** This rank's slot buffer with room for `elements` of `dtype`, grown (and announced) if needed. */
   own(slot: number, elements: number, dtype: Dtype): Entry {
     const bytes = elements * (dtype === 'fp32' ? 4 : 2);
@@ -160,4 +165,17 @@ export class Staging {
   close(): void {
     this.#channel.close();
   }
+}
+
+/**
+ * Which free mailbox slot a call staging `need` bytes takes: the one whose buffer fits most tightly,
+ * else the biggest. A call on a slot too small grows it (a fresh buffer, every page faulted in on
+ * first copy), so big calls keep to the slots already grown and calls staging nothing take small ones.
+ * Ties go to the first slot listed (the communicator lists them in order).
+ */
+export function bestFitSlot(free: readonly number[], need: number, capacity: (slot: number) => number): number {
+  if (free.length === 0) throw new RangeError('bestFitSlot: no free slot to choose from');
+  const fits = free.filter((s) => capacity(s) >= need);
+  if (fits.length > 0) return fits.reduce((a, b) => (capacity(b) < capacity(a) ? b : a));
+  return free.reduce((a, b) => (capacity(b) > capacity(a) ? b : a));
 }

@@ -17,7 +17,7 @@ import { Mailbox } from './mailbox.js';
 import { ThreadsOp, type OpContext } from './ops.js';
 import { ReduceScratch } from './reduce.js';
 import { GroupSequences } from './sequences.js';
-import { Staging } from './staging.js';
+import { Staging, bestFitSlot } from './staging.js';
 
 export interface ThreadsOptions {
   /** How long a rank waits for peers before failing, in ms (default 60 000). */
@@ -145,21 +145,25 @@ export class ThreadsCommunicator extends PlannedCommunicator<ThreadsOp> {
     return op;
   }
 
-  /** A free mailbox slot (lowest index, so big buffers stay in few slots), waiting if all are busy. */
+  /** A free mailbox slot for `op`, waiting if all are busy. */
   #acquire(op: ThreadsOp): number {
     const t0 = performance.now();
+    const need = op.stagingBytes;
     for (;;) {
       const bell = this.#mailbox.bell();
       this.#progress();
       let unread: number[] = [];
+      const free: number[] = [];
       for (let s = 0; s < this.#slots.length; s++) {
         const holder = this.#slots[s];
         const missing = holder ? this.#mailbox.unacked(s, holder.opGroup.group.ranks) : [];
-        if (!holder || (holder.done && missing.length === 0)) {
-          this.#slots[s] = op;
-          return s;
-        }
-        unread = [...new Set([...unread, ...missing])];
+        if (!holder || (holder.done && missing.length === 0)) free.push(s);
+        else unread = [...new Set([...unread, ...missing])];
+      }
+      if (free.length > 0) {
+        const s = bestFitSlot(free, need, (slot) => this.#staging.capacity(slot));
+        this.#slots[s] = op;
+        return s;
       }
       this.#checkHealth(op, t0, {
         ranks: unread.sort((a, b) => a - b),
