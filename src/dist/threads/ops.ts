@@ -113,8 +113,9 @@ export class ThreadsOp {
   }
 
   #plan(): PostPlan {
-    const staging = this.#ctx.staging;
-    this.#postPlan ??= planPost(this.#a, this.#gs.group.index, this.#gs.group.ranks.length, this.#desc.counts, (p) => staging.sharedId(p.buffer) > 0);
+    const { staging } = this.#ctx;
+    const { group } = this.#gs;
+    this.#postPlan ??= planPost(this.#a, group.index, group.ranks.length, this.#desc.counts, (p) => staging.sharedId(p.buffer) > 0);
     return this.#postPlan;
   }
 
