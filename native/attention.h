@@ -139,7 +139,7 @@ struct Geometry {
 };
 
 // Softmax weights of far-off keys underflow into subnormal floats, on which x86 falls back to a
-// slow microcode path (a trained 8K-token model's steps ran 2-4x slower); attention kernels flush
+// slow microcode path (a trained 8K-token model stepped 3x slower); attention kernels flush
 // them to zero, as GPUs do, for the kernel's duration only, so JavaScript keeps IEEE subnormals.
 struct FlushSubnormals {
 #if defined(__x86_64__) || defined(__SSE2__)
