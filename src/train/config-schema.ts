@@ -187,6 +187,10 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
         kind: 'int', min: 1, nullable: true,
         doc: 'with a "task:" corpus: null = one sample of data.seq_len tokens per row; else each row packs samples of log-uniform lengths between this and data.seq_len (attention stays inside each sample)',
       },
+      task_whole_share: {
+        kind: 'number', min: 0, max: 1,
+        doc: 'with a "task:" corpus and data.task_min_len: the share of each batch\'s rows that hold one sample of data.seq_len tokens all the same (packing seldom makes a sample that long), spread evenly over the rows',
+      },
       task_loss: {
         kind: 'enum', values: ['answer', 'all'],
         doc: 'with a "task:" corpus: the training loss on the answer bytes only ("answer"), or on every byte ("all": the filler too, which teaches copying from earlier context); validation is on the answer',

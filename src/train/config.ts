@@ -77,6 +77,8 @@ export interface UlyssesConfig {
     val_batches: number;
     /** Generated tasks: null = one sample per row; else samples of this many to seq_len tokens packed into each row. */
     task_min_len: number | null;
+    /** Generated tasks with task_min_len: the share of rows that hold one sample of seq_len tokens all the same. */
+    task_whole_share: number;
     /** Generated tasks: the loss on the answer bytes only, or on every byte. */
     task_loss: 'answer' | 'all';
   };
@@ -137,7 +139,7 @@ export function defaultConfig(): UlyssesConfig {
       tie_embeddings: true,
     },
     attention: defaultAttentionConfig(),
-    data: { corpus: 'brown', tokenizer: 'bytes', seq_len: 1024, pack_documents: false, val_fraction: 0.01, val_every: 250, val_batches: 4, task_min_len: null, task_loss: 'answer' },
+    data: { corpus: 'brown', tokenizer: 'bytes', seq_len: 1024, pack_documents: false, val_fraction: 0.01, val_every: 250, val_batches: 4, task_min_len: null, task_whole_share: 0, task_loss: 'answer' },
     train: {
       steps: 1500,
       kernels: 'native',

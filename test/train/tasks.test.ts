@@ -10,7 +10,7 @@ import { PasskeyTask } from '../../src/train/tasks/passkey.js';
 import { RecallTask } from '../../src/train/tasks/recall.js';
 import { checkDepth, checkTaskLength, taskByName, taskOfCorpus } from '../../src/train/tasks/registry.js';
 import { FILLER_TEXT } from '../../src/train/tasks/task-sample.js';
-import { packedLengths, TaskBatchSource, TaskTokenSource, taskValidationBatches } from '../../src/train/tasks/task-source.js';
+import { isWholeRow, packedLengths, TaskBatchSource, TaskTokenSource, taskValidationBatches } from '../../src/train/tasks/task-source.js';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
@@ -128,7 +128,7 @@ test('validation batches are fixed and spread the depth over [0, 1]', () => {
 test('data.corpus "task:<name>" opens a generated task; unknown names, depths and lengths are refused naming what is allowed', () => {
   const src = openCorpus('task:passkey');
   assert.ok(src instanceof TaskTokenSource);
-  const { data, val } = batchesFor(src, { train: { start: 0, end: src.length }, val: { start: 0, end: 1 } }, 64, 2, 1, { val_batches: 3, task_min_len: null, task_loss: 'answer' }, null);
+  const { data, val } = batchesFor(src, { train: { start: 0, end: src.length }, val: { start: 0, end: 1 } }, 64, 2, 1, { val_batches: 3, task_min_len: null, task_whole_share: 0, task_loss: 'answer' }, null);
   assert.ok(data instanceof TaskBatchSource);
   assert.equal(val?.length, 3);
   assert.equal(taskOfCorpus('brown'), null);
@@ -150,7 +150,7 @@ test('packed rows: log-uniform sample lengths that fill the row, each a document
   }
   const task = new PasskeyTask();
   const T = 512;
-  const batch = new TaskBatchSource(task, T, 2, 3, 64).next();
+  const batch = new TaskBatchSource(task, T, 2, 3, { minLen: 64 }).next();
   const docIds = batch.docIds as Int32Array;
   const targets = batch.targets as Int32Array;
   for (let b = 0; b < 2; b++) {
@@ -172,8 +172,38 @@ test('packed rows: log-uniform sample lengths that fill the row, each a document
     }
     assert.ok(docs >= 1);
   }
-  assert.throws(() => new TaskBatchSource(task, 256, 1, 1, 512), /data.task_min_len 512 is longer than data.seq_len 256/);
-  assert.throws(() => new TaskBatchSource(task, 256, 1, 1, 10), /data.task_min_len 10 is too short for task passkey: it needs at least 51/);
+  assert.throws(() => new TaskBatchSource(task, 256, 1, 1, { minLen: 512 }), /data.task_min_len 512 is longer than data.seq_len 256/);
+  assert.throws(() => new TaskBatchSource(task, 256, 1, 1, { minLen: 10 }), /data.task_min_len 10 is too short for task passkey: it needs at least 51/);
+});
+
+test('data.task_whole_share keeps that share of the rows as one full-length sample, spread over the batch; the rest stay packed', () => {
+  assert.deepEqual([0, 1, 2, 3].map((b) => isWholeRow(b, 0.5)), [false, true, false, true]);
+  assert.deepEqual([0, 1, 2, 3].map((b) => isWholeRow(b, 0.25)), [false, false, false, true]);
+  assert.deepEqual([0, 1, 2].map((b) => isWholeRow(b, 1)), [true, true, true]);
+  assert.deepEqual([0, 1, 2].map((b) => isWholeRow(b, 0)), [false, false, false]);
+  const task = new PasskeyTask();
+  const T = 1024;
+  const B = 4;
+  const src = new TaskBatchSource(task, T, B, 5, { minLen: 64, wholeShare: 0.5 });
+  for (let step = 0; step < 3; step++) {
+    const batch = src.next();
+    const docIds = batch.docIds as Int32Array;
+    for (let b = 0; b < B; b++) {
+      const docs = new Set(docIds.subarray(b * T, (b + 1) * T)).size;
+      const answers = Array.from((batch.targets as Int32Array).subarray(b * T, (b + 1) * T)).filter((x) => x >= 0).length;
+      if (b % 2 === 1) {
+        assert.equal(docs, 1, `row ${b} is one sample`);
+        assert.equal(answers, 5);
+        assert.equal(batch.positions[b * T + T - 1], T - 1);
+        assert.equal(text(Uint8Array.from(batch.tokens.subarray(b * T + T - 40, (b + 1) * T))).includes('What is the pass key? pass key:'), true);
+      } else {
+        assert.equal(answers, 5 * docs, `row ${b}: one answer per packed sample`);
+      }
+    }
+  }
+  assert.ok([0, 2].some((b) => new Set((src.next().docIds as Int32Array).subarray(b * T, (b + 1) * T)).size > 1), 'packed rows hold several samples');
+  assert.throws(() => new TaskBatchSource(task, T, B, 5, { wholeShare: 0.5 }), /data.task_whole_share 0.5 needs packed rows: set data.task_min_len/);
+  assert.throws(() => new TaskBatchSource(task, T, B, 5, { minLen: 64, wholeShare: 1.5 }), /data.task_whole_share 1.5 is outside \[0, 1\]/);
 });
 
 test('data.task_loss "all" puts a target on every byte, the next input byte, and the answer after the last input', () => {
@@ -181,8 +211,8 @@ test('data.task_loss "all" puts a target on every byte, the next input byte, and
   const T = 96;
   const seedState = new TaskBatchSource(task, T, 1, 8).getState();
   const answerOnly = new TaskBatchSource(task, T, 1, 8).next();
-  const all = new TaskBatchSource(task, T, 1, 8, null, 'all').next();
-  assert.equal(new TaskBatchSource(task, T, 1, 8, null, 'all').getState(), seedState);
+  const all = new TaskBatchSource(task, T, 1, 8, { loss: 'all' }).next();
+  assert.equal(new TaskBatchSource(task, T, 1, 8, { loss: 'all' }).getState(), seedState);
   assert.deepEqual(all.tokens, answerOnly.tokens, 'the same samples');
   const t = all.targets as Int32Array;
   for (let i = 0; i < T - 1; i++) assert.equal(t[i], all.tokens[i + 1]);

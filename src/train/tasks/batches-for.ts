@@ -19,6 +19,7 @@ export interface RunBatches {
 export interface BatchKeys {
   val_batches: number;
   task_min_len: number | null;
+  task_whole_share: number;
   task_loss: 'answer' | 'all';
 }
 
@@ -29,7 +30,7 @@ export function batchesFor(
   if (source instanceof TaskTokenSource) {
     // Validation always holds one sample of the full length per row, loss on the answer: retrieval across the whole window.
     return {
-      data: new TaskBatchSource(source.task, T, rows, seed, data.task_min_len, data.task_loss),
+      data: new TaskBatchSource(source.task, T, rows, seed, { minLen: data.task_min_len, wholeShare: data.task_whole_share, loss: data.task_loss }),
       val: split.val ? taskValidationBatches(source.task, T, rows, data.val_batches, (seed ^ VALIDATION_SEED_SALT) >>> 0) : null,
     };
   }

@@ -3,7 +3,8 @@
 // holds one sample of the full length, or, with a minimum sample length, several samples of
 // lengths drawn log-uniformly between it and the row length, packed with document ids so each
 // attends only within itself and its positions start at 0: short samples teach the retrieval
-// quickly, long ones make it work across the whole window. The Rng's one-word state is the data
+// quickly, long ones make it work across the whole window. Packing rarely yields a sample near
+// the full length, so a share of the rows can be kept whole to train the longest distances. The Rng's one-word state is the data
 // position a checkpoint stores. A TaskTokenSource stands in for a corpus where the run reports and
 // checks its data (it has no tokens to read).
 //
@@ -53,22 +54,42 @@ export function emptyBatch(B: number, T: number): TokenBatch {
   return { B, T, tokens: new Int32Array(B * T), targets: new Int32Array(B * T), positions: new Int32Array(B * T), docIds: null };
 }
 
+/**
+ * Whether row b is kept whole when a share of the rows is: floor(B * share) of B rows, spread
+ * evenly (share 0.5 keeps rows 1, 3, 5, ...), so data-parallel ranks get their part of them.
+ */
+export function isWholeRow(b: number, share: number): boolean {
+  return Math.floor((b + 1) * share) > Math.floor(b * share);
+}
+
+export interface TaskBatchOptions {
+  /** null = one sample of T tokens per row; else rows packed with samples of minLen to T tokens. */
+  minLen?: number | null;
+  /** With minLen: the share of rows that hold one sample of T tokens all the same (0 to 1). */
+  wholeShare?: number;
+  /** "all" puts a target on every byte, the filler's included, not only the answer's. */
+  loss?: 'answer' | 'all';
+}
+
 /** Endless training batches: every sample new, at a uniformly random depth. */
 export class TaskBatchSource implements BatchSource {
   private readonly rng: Rng;
+  private readonly minLen: number | null;
+  private readonly wholeShare: number;
+  private readonly loss: 'answer' | 'all';
 
-  /**
-   * minLen: null = one sample of T tokens per row; else packed samples of minLen to T tokens.
-   * loss "all" puts a target on every byte, the filler's included, not only the answer's.
-   */
-  constructor(
-    private readonly task: TaskGenerator, private readonly T: number, private readonly B: number, seed: number,
-    private readonly minLen: number | null = null, private readonly loss: 'answer' | 'all' = 'answer',
-  ) {
+  constructor(private readonly task: TaskGenerator, private readonly T: number, private readonly B: number, seed: number, options: TaskBatchOptions = {}) {
+    this.minLen = options.minLen ?? null;
+    this.wholeShare = options.wholeShare ?? 0;
+    this.loss = options.loss ?? 'answer';
     checkTaskLength(task, T, 'data.seq_len');
-    if (minLen !== null) {
-      checkTaskLength(task, minLen, 'data.task_min_len');
-      if (minLen > T) throw new ConfigError(`data.task_min_len ${minLen} is longer than data.seq_len ${T}; use at most ${T}, or null for one sample per row`);
+    if (this.minLen !== null) {
+      checkTaskLength(task, this.minLen, 'data.task_min_len');
+      if (this.minLen > T) throw new ConfigError(`data.task_min_len ${this.minLen} is longer than data.seq_len ${T}; use at most ${T}, or null for one sample per row`);
+    }
+    if (!(this.wholeShare >= 0 && this.wholeShare <= 1)) throw new ConfigError(`data.task_whole_share ${this.wholeShare} is outside [0, 1]`);
+    if (this.wholeShare > 0 && this.minLen === null) {
+      throw new ConfigError(`data.task_whole_share ${this.wholeShare} needs packed rows: set data.task_min_len, or data.task_whole_share 0 (with task_min_len null every row is whole already)`);
     }
     this.rng = new Rng(seed);
   }
@@ -77,7 +98,8 @@ export class TaskBatchSource implements BatchSource {
     const batch = emptyBatch(this.B, this.T);
     if (this.minLen !== null) batch.docIds = new Int32Array(this.B * this.T);
     for (let b = 0; b < this.B; b++) {
-      const lengths = this.minLen === null ? [this.T] : packedLengths(this.rng, this.T, this.minLen);
+      const whole = this.minLen === null || isWholeRow(b, this.wholeShare);
+      const lengths = whole ? [this.T] : packedLengths(this.rng, this.T, this.minLen as number);
       let at = 0;
       lengths.forEach((L, doc) => {
         sampleIntoRow(this.task.sample(this.rng, L, this.rng.next()), this.T, b, batch, at, doc, this.loss === 'all');
