@@ -4,9 +4,9 @@
 // lengths drawn log-uniformly between it and the row length, packed with document ids so each
 // attends only within itself and its positions start at 0: short samples teach the retrieval
 // quickly, long ones make it work across the whole window. Packing rarely yields a sample near
-// the full length, so a share of the rows can be kept whole to train the longest distances. The Rng's one-word state is the data
-// position a checkpoint stores. A TaskTokenSource stands in for a corpus where the run reports and
-// checks its data (it has no tokens to read).
+// the full length, so a share of the rows can be kept whole to train the longest distances. The
+// Rng's one-word state is the data position a checkpoint stores. A TaskTokenSource stands in for
+// a corpus where the run reports and checks its data (it has no tokens to read).
 //
 // Shape legend: B = rows, T = row length, L = one sample's length (<= T).
 import type { TokenBatch } from '../../nn/causal-lm.js';
