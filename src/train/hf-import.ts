@@ -237,13 +237,15 @@ export function importHfModel(dir: string, kernels: Kernels): CausalLM {
 
 /**
  * Starts a freshly built model from a Hugging Face folder's weights (`--init-from`), refusing a
- * model whose architecture differs from the folder's config.json, with the differing field named.
+ * model whose architecture differs from the folder's config.json, with the differing field named
+ * (a Llama model may differ in max_seq_len and rope_theta, which no weight depends on).
  */
 export function initFromHf(model: CausalLM, dir: string): void {
   const ckpt = readHfCheckpoint(dir);
   for (const key of Object.keys(ckpt.config) as (keyof ModelConfig)[]) {
-    // RoPE has no position table, so a Llama model may train on other lengths than it was saved with.
-    if (key === 'max_seq_len' && ckpt.config.arch === 'llama') continue;
+    // RoPE has no position table, so a Llama model may train on other lengths than it was saved
+    // with, and with another rotary base (raising it is how a model is moved to longer contexts).
+    if ((key === 'max_seq_len' || key === 'rope_theta') && ckpt.config.arch === 'llama') continue;
     if (ckpt.config[key] !== model.config[key]) {
       throw new CheckpointError(`--init-from ${dir}: its config.json gives ${key} = ${String(ckpt.config[key])}, the run's model has ${String(model.config[key])}`);
     }

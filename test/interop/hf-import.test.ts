@@ -166,6 +166,11 @@ test('initFromHf (--init-from) fills a freshly built model and refuses one of an
   const longer = createModel({ ...src.config, max_seq_len: 64 }, { kernels, seed: 99 });
   initFromHf(longer, dir);
   assert.deepEqual(longer.params.data, src.params.data);
+  // So is another rotary base: the weights are the same, the positions rotate more slowly.
+  const rebased = createModel({ ...src.config, rope_theta: 500000 }, { kernels, seed: 99 });
+  initFromHf(rebased, dir);
+  assert.deepEqual(rebased.params.data, src.params.data);
+  assert.equal(rebased.config.rope_theta, 500000);
   const wider = createModel({ ...src.config, d_ff: 32 }, { kernels, seed: 99 });
   assert.throws(() => initFromHf(wider, dir), (e: unknown) => e instanceof CheckpointError && /d_ff = 24, the run's model has 32/.test(e.message));
   // The layer --init-from adds makes a run config whose model is the folder's.
@@ -175,4 +180,6 @@ test('initFromHf (--init-from) fills a freshly built model and refuses one of an
   const gdir = exportWithCheckpoint(gpt);
   const shorter = createModel({ ...gpt.config, max_seq_len: 8 }, { kernels, seed: 1 });
   assert.throws(() => initFromHf(shorter, gdir), /max_seq_len = 16, the run's model has 8/);
+  const gptRebased = createModel({ ...gpt.config, rope_theta: 500000 }, { kernels, seed: 1 });
+  assert.throws(() => initFromHf(gptRebased, gdir), /rope_theta = 10000, the run's model has 500000/);
 });
