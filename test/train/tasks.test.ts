@@ -201,7 +201,8 @@ test('data.task_whole_share keeps that share of the rows as one full-length samp
       }
     }
   }
-  assert.ok([0, 2].some((b) => new Set((src.next().docIds as Int32Array).subarray(b * T, (b + 1) * T)).size > 1), 'packed rows hold several samples');
+  const ids = src.next().docIds as Int32Array;
+  assert.ok([0, 2].some((b) => new Set(ids.subarray(b * T, (b + 1) * T)).size > 1), 'packed rows hold several samples');
   assert.throws(() => new TaskBatchSource(task, T, B, 5, { wholeShare: 0.5 }), /data.task_whole_share 0.5 needs packed rows: set data.task_min_len/);
   assert.throws(() => new TaskBatchSource(task, T, B, 5, { minLen: 64, wholeShare: 1.5 }), /data.task_whole_share 1.5 is outside \[0, 1\]/);
 });
